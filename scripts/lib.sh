@@ -24,3 +24,9 @@ check_kver() {
 	done
 	die "unsupported kernel version '$1' (supported: $KVERS)"
 }
+
+# series_stamp VERSION: a hash of everything the patched tree is made from.
+series_stamp() {
+	(cd "$TOP" && find "patches/$1" selftests Documentation -type f \
+		-print0 | sort -z | xargs -0 sha256sum) | sha256sum
+}
