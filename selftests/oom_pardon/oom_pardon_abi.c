@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * OOM pardon: the prctl ABI (PR_SET_OOM_PARDON / PR_GET_OOM_PARDON) and how
+ * the flag shows in /proc, without provoking any OOM.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "oom_pardon.h"
+
+#define EXEC_PROBE_ENV "OOM_PARDON_EXEC_PROBE"
+
+/*
+ * When re-executed by is_kept_across_exec, report the flag seen after
+ * execve() as the exit status (0: set, 1: clear, 2: error) and stop before
+ * the harness starts.
+ */
+static void __attribute__((constructor)) exec_probe(void)
+{
+	if (!getenv(EXEC_PROBE_ENV))
+		return;
+	switch (pardon_get()) {
+	case 1:
+		_exit(status_pardon(getpid()) == 1 ? 0 : 2);
+	case 0:
+		_exit(1);
+	default:
+		_exit(2);
+	}
+}
+
+static bool has_cap_sys_resource(void)
+{
+	cap_flag_value_t val = CAP_CLEAR;
+	cap_t caps = cap_get_proc();
+
+	if (!caps)
+		return false;
+	cap_get_flag(caps, CAP_SYS_RESOURCE, CAP_EFFECTIVE, &val);
+	cap_free(caps);
+	return val == CAP_SET;
+}
+
+/* Raise or lower CAP_SYS_RESOURCE in the effective set; 0 or -1. */
+static int set_cap_sys_resource(cap_flag_value_t val)
+{
+	cap_value_t cap = CAP_SYS_RESOURCE;
+	cap_t caps = cap_get_proc();
+	int ret;
+
+	if (!caps)
+		return -1;
+	ret = cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, val);
+	if (!ret)
+		ret = cap_set_proc(caps);
+	cap_free(caps);
+	return ret;
+}
+
+FIXTURE(pardon) {
+	int initial;
+};
+
+FIXTURE_SETUP(pardon)
+{
+	if (!pardon_supported())
+		SKIP(return, "kernel without PR_GET_OOM_PARDON (prctl %d)",
+		     PR_GET_OOM_PARDON);
+	if (!has_cap_sys_resource())
+		SKIP(return, "needs CAP_SYS_RESOURCE (run as root)");
+	self->initial = pardon_get();
+}
+
+FIXTURE_TEARDOWN(pardon)
+{
+	/* Each test runs in its own process: nothing global to undo. */
+}
+
+/* A process nobody pardoned reads 0 from the prctl and its status line. */
+TEST_F(pardon, is_off_by_default)
+{
+	EXPECT_EQ(0, self->initial) TH_LOG("was the runner itself pardoned?");
+	EXPECT_EQ(0, status_pardon(getpid()))
+		TH_LOG("no 'OomPardon:\\t0' line in /proc/self/status");
+}
+
+/* PR_GET_OOM_PARDON returns what PR_SET_OOM_PARDON last stored. */
+TEST_F(pardon, get_returns_what_set_stored)
+{
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	EXPECT_EQ(1, pardon_get());
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("setting twice: %s", strerror(errno));
+	EXPECT_EQ(1, pardon_get());
+	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
+	EXPECT_EQ(0, pardon_get());
+	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clearing twice: %s", strerror(errno));
+	EXPECT_EQ(0, pardon_get());
+}
+
+/* /proc/PID/status carries an "OomPardon:" line that follows the flag. */
+TEST_F(pardon, status_line_shows_flag)
+{
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	EXPECT_EQ(1, status_pardon(getpid()));
+	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
+	EXPECT_EQ(0, status_pardon(getpid()));
+}
+
+/* Without CAP_SYS_RESOURCE setting fails with EPERM; clearing still works. */
+TEST_F(pardon, set_needs_cap_sys_resource_clear_does_not)
+{
+	cap_t none;
+
+	ASSERT_EQ(0, set_cap_sys_resource(CAP_CLEAR))
+		TH_LOG("cannot drop CAP_SYS_RESOURCE");
+	EXPECT_EQ(-1, pardon_set(1));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(0, pardon_get());
+
+	ASSERT_EQ(0, set_cap_sys_resource(CAP_SET))
+		TH_LOG("cannot raise CAP_SYS_RESOURCE again");
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+
+	/* Drop every capability for good: clearing must still succeed. */
+	none = cap_init();
+	ASSERT_NE(NULL, none);
+	ASSERT_EQ(0, cap_set_proc(none)) TH_LOG("cannot drop all capabilities");
+	cap_free(none);
+	ASSERT_FALSE(has_cap_sys_resource());
+	EXPECT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
+	EXPECT_EQ(0, pardon_get());
+}
+
+/* A forked child starts with its parent's flag, as its own copy. */
+TEST_F(pardon, is_inherited_across_fork)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (pardon_get() != 1 || status_pardon(getpid()) != 1)
+			_exit(1);
+		/* Clearing in the child must not reach the parent. */
+		_exit(pardon_set(0) ? 2 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child: 1 = flag not inherited, 2 = could not clear");
+	EXPECT_EQ(1, pardon_get()) TH_LOG("child's clear leaked to the parent");
+}
+
+/* execve() keeps the flag: the re-executed test binary still reads 1. */
+TEST_F(pardon, is_kept_across_exec)
+{
+	char *argv[] = { "oom_pardon_abi", NULL };
+	char *envp[] = { EXEC_PROBE_ENV "=1", NULL };
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		execve("/proc/self/exe", argv, envp);
+		_exit(3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("after exec: 1 = flag lost, 2 = prctl or status error, 3 = exec failed");
+}
+
+static void *set_in_thread(void *arg)
+{
+	return (void *)(long)pardon_set((long)arg);
+}
+
+static void *get_in_thread(void *arg)
+{
+	return (void *)(long)pardon_get();
+}
+
+/* The flag belongs to the process: all its threads see the same value. */
+TEST_F(pardon, is_shared_by_threads)
+{
+	pthread_t thread;
+	void *ret;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, set_in_thread, (void *)1L));
+	ASSERT_EQ(0, pthread_join(thread, &ret));
+	ASSERT_EQ(0, (long)ret) TH_LOG("set in a thread failed");
+	EXPECT_EQ(1, pardon_get()) TH_LOG("thread's set not seen by main");
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, get_in_thread, NULL));
+	ASSERT_EQ(0, pthread_join(thread, &ret));
+	EXPECT_EQ(1, (long)ret) TH_LOG("a new thread does not see the flag");
+
+	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, get_in_thread, NULL));
+	ASSERT_EQ(0, pthread_join(thread, &ret));
+	EXPECT_EQ(0, (long)ret) TH_LOG("main's clear not seen by a thread");
+}
+
+#define SHARER_STACK (256 * 1024)
+
+/* CLONE_VM child that waits until the parent closes its pipe. */
+static int sharer_wait(void *arg)
+{
+	char c;
+
+	while (read(*(int *)arg, &c, 1) > 0)
+		;
+	return 0;
+}
+
+/* CLONE_VM child that pardons itself and exits. */
+static int sharer_set(void *arg)
+{
+	return pardon_set(1) ? 1 : 0;
+}
+
+/* Processes sharing an mm (CLONE_VM, not threads) set and clear together. */
+TEST_F(pardon, is_equal_across_clone_vm_sharers)
+{
+	char *stack;
+	int status, fds[2];
+	pid_t pid;
+
+	stack = mmap(NULL, SHARER_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	ASSERT_NE(MAP_FAILED, stack);
+	ASSERT_EQ(0, pipe(fds));
+
+	/* Parent to child. */
+	pid = clone(sharer_wait, stack + SHARER_STACK, CLONE_VM | SIGCHLD,
+		    &fds[0]);
+	ASSERT_GE(pid, 0) TH_LOG("clone(CLONE_VM): %s", strerror(errno));
+	EXPECT_EQ(0, status_pardon(pid));
+	EXPECT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	EXPECT_EQ(1, status_pardon(pid)) TH_LOG("set did not reach the sharer");
+	EXPECT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
+	EXPECT_EQ(0, status_pardon(pid)) TH_LOG("clear did not reach the sharer");
+	close(fds[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(fds[0]);
+
+	/* Child to parent. */
+	pid = clone(sharer_set, stack + SHARER_STACK, CLONE_VM | SIGCHLD, NULL);
+	ASSERT_GE(pid, 0) TH_LOG("clone(CLONE_VM): %s", strerror(errno));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("set in the sharer failed");
+	EXPECT_EQ(1, pardon_get()) TH_LOG("sharer's set did not reach the parent");
+	munmap(stack, SHARER_STACK);
+}
+
+FIXTURE(malformed) {
+};
+
+FIXTURE_VARIANT(malformed) {
+	int option;
+	unsigned long arg2, arg3, arg4, arg5;
+};
+
+FIXTURE_VARIANT_ADD(malformed, set_on_2) {
+	.option = PR_SET_OOM_PARDON, .arg2 = 2,
+};
+
+FIXTURE_VARIANT_ADD(malformed, set_on_minus_1) {
+	.option = PR_SET_OOM_PARDON, .arg2 = -1UL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, set_arg3) {
+	.option = PR_SET_OOM_PARDON, .arg2 = 1, .arg3 = 1,
+};
+
+FIXTURE_VARIANT_ADD(malformed, set_arg4) {
+	.option = PR_SET_OOM_PARDON, .arg2 = 1, .arg4 = 1,
+};
+
+FIXTURE_VARIANT_ADD(malformed, set_arg5) {
+	.option = PR_SET_OOM_PARDON, .arg2 = 1, .arg5 = 1,
+};
+
+FIXTURE_VARIANT_ADD(malformed, get_arg2) {
+	.option = PR_GET_OOM_PARDON, .arg2 = 1,
+};
+
+FIXTURE_VARIANT_ADD(malformed, get_arg3) {
+	.option = PR_GET_OOM_PARDON, .arg3 = 1,
+};
+
+FIXTURE_VARIANT_ADD(malformed, get_arg4) {
+	.option = PR_GET_OOM_PARDON, .arg4 = 1,
+};
+
+FIXTURE_VARIANT_ADD(malformed, get_arg5) {
+	.option = PR_GET_OOM_PARDON, .arg5 = 1,
+};
+
+FIXTURE_SETUP(malformed)
+{
+	if (!pardon_supported())
+		SKIP(return, "kernel without PR_GET_OOM_PARDON (prctl %d)",
+		     PR_GET_OOM_PARDON);
+	/* As root, so that EINVAL cannot hide behind EPERM. */
+	if (!has_cap_sys_resource())
+		SKIP(return, "needs CAP_SYS_RESOURCE (run as root)");
+}
+
+FIXTURE_TEARDOWN(malformed)
+{
+}
+
+/* A malformed call fails with EINVAL and leaves the flag alone. */
+TEST_F(malformed, fails_with_einval)
+{
+	int before = pardon_get();
+
+	ASSERT_EQ(0, before);
+	errno = 0;
+	EXPECT_EQ(-1, prctl(variant->option, variant->arg2, variant->arg3,
+			    variant->arg4, variant->arg5));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("errno %d (%s)", errno, strerror(errno));
+	EXPECT_EQ(before, pardon_get()) TH_LOG("a rejected call changed the flag");
+}
+
+FIXTURE(bound) {
+	long saved_max_kb;	/* LONG_MIN: sysctl not touched */
+	void *mem;
+};
+
+FIXTURE_VARIANT(bound) {
+	long max_kb;
+	bool honoured;
+};
+
+/* 8 MiB touched by the test stays well below the default bound. */
+FIXTURE_VARIANT_ADD(bound, default_bound) {
+	.max_kb = OOM_PARDON_MAX_KB_DEFAULT, .honoured = true,
+};
+
+FIXTURE_VARIANT_ADD(bound, no_bound) {
+	.max_kb = 0, .honoured = true,
+};
+
+FIXTURE_VARIANT_ADD(bound, exceeded) {
+	.max_kb = 1024, .honoured = false,
+};
+
+FIXTURE_SETUP(bound)
+{
+	self->saved_max_kb = LONG_MIN;
+	self->mem = MAP_FAILED;
+	if (!pardon_supported())
+		SKIP(return, "kernel without PR_GET_OOM_PARDON (prctl %d)",
+		     PR_GET_OOM_PARDON);
+	if (!has_cap_sys_resource() || geteuid() != 0)
+		SKIP(return, "needs root to write %s", OOM_PARDON_MAX_KB);
+
+	self->saved_max_kb = read_long(OOM_PARDON_MAX_KB);
+	ASSERT_NE(LONG_MIN, self->saved_max_kb)
+		TH_LOG("the prctl exists but %s does not", OOM_PARDON_MAX_KB);
+	ASSERT_EQ(0, write_long(OOM_PARDON_MAX_KB, variant->max_kb));
+}
+
+FIXTURE_TEARDOWN(bound)
+{
+	if (self->mem != MAP_FAILED)
+		munmap(self->mem, MB(8));
+	if (self->saved_max_kb != LONG_MIN) {
+		EXPECT_EQ(0, write_long(OOM_PARDON_MAX_KB, self->saved_max_kb))
+			TH_LOG("could not restore %s", OOM_PARDON_MAX_KB);
+	}
+}
+
+/*
+ * oom_score reads 0 exactly while the pardon is honoured (within the bound),
+ * oom_score_adj never changes, and reading /proc counts no spare.
+ */
+TEST_F(bound, oom_score_is_zero_only_while_honoured)
+{
+	pid_t me = getpid();
+	long spare;
+
+	self->mem = touch_anon(MB(8));
+	ASSERT_NE(MAP_FAILED, self->mem);
+	ASSERT_EQ(0, set_oom_score_adj(me, 500));
+	ASSERT_GT(proc_long(me, "oom_score"), 0);
+	spare = vmstat("oom_pardon_spare ");
+	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
+
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	if (variant->honoured) {
+		EXPECT_EQ(0, proc_long(me, "oom_score"));
+	} else {
+		EXPECT_GT(proc_long(me, "oom_score"), 0)
+			TH_LOG("over the bound the pardon must not be honoured");
+	}
+	EXPECT_EQ(500, proc_long(me, "oom_score_adj"));
+	EXPECT_EQ(1, pardon_get()) TH_LOG("the bound must not clear the flag");
+	EXPECT_EQ(1, status_pardon(me));
+
+	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
+	EXPECT_GT(proc_long(me, "oom_score"), 0);
+	EXPECT_EQ(500, proc_long(me, "oom_score_adj"));
+	EXPECT_EQ(spare, vmstat("oom_pardon_spare "))
+		TH_LOG("reading /proc counted an oom_pardon_spare");
+}
+
+TEST_HARNESS_MAIN
