@@ -56,16 +56,23 @@ static inline bool pardon_supported(void)
 /* Read a whole (small) file into @buf, NUL terminated; -errno on failure. */
 static inline ssize_t read_text(const char *path, char *buf, size_t size)
 {
-	ssize_t len;
+	ssize_t len = 0, ret;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	len = read(fd, buf, size - 1);
-	if (len < 0)
-		len = -errno;
-	else
+	while ((size_t)len < size - 1) {
+		ret = read(fd, buf + len, size - 1 - len);
+		if (ret < 0) {
+			len = -errno;
+			break;
+		}
+		if (!ret)
+			break;
+		len += ret;
+	}
+	if (len >= 0)
 		buf[len] = '\0';
 	close(fd);
 	return len;
@@ -97,7 +104,7 @@ static inline int write_long(const char *path, long val)
 /* The number that follows @key at the start of a line of @path, or -1. */
 static inline long read_key(const char *path, const char *key)
 {
-	static char buf[16384];
+	static char buf[65536];
 	size_t klen = strlen(key);
 	char *line;
 
@@ -177,16 +184,15 @@ static inline int wait_child(pid_t pid, int secs, int *status)
 	struct timespec nap = { .tv_nsec = 20 * 1000 * 1000 };
 	long loops = secs * 50L;
 
-	while (loops-- > 0) {
+	for (;;) {
 		pid_t ret = waitpid(pid, status, WNOHANG);
 
 		if (ret == pid)
 			return 0;
-		if (ret < 0)
+		if (ret < 0 || loops-- <= 0)
 			return -1;
 		nanosleep(&nap, NULL);
 	}
-	return -1;
 }
 
 /* True when child @pid has neither exited nor been killed. */
@@ -208,15 +214,14 @@ static inline bool killed_by_sigkill(int status)
  */
 static inline bool cg2_memory_root(char *root, size_t size)
 {
-	char dev[256], dir[PATH_MAX], type[64], path[PATH_MAX + 32];
-	char ctrl[1024];
+	char dev[256], dir[256], type[64], path[512], ctrl[1024];
 	bool found = false;
 	FILE *mounts;
 
 	mounts = fopen("/proc/self/mounts", "re");
 	if (!mounts)
 		return false;
-	while (fscanf(mounts, "%255s %4095s %63s %*[^\n]\n",
+	while (fscanf(mounts, "%255s %255s %63s %*[^\n]\n",
 		      dev, dir, type) == 3) {
 		if (strcmp(type, "cgroup2"))
 			continue;
@@ -306,6 +311,261 @@ static inline bool kmsg_find(int fd, const char *needle)
 			found = true;
 	}
 	return found;
+}
+
+/*
+ * Test environment for the OOM tests: a cgroup v2 child of the root with the
+ * memory controller, and the OOM sysctls, each undone only if changed.
+ */
+struct oom_env {
+	char root[256];
+	char cg[512];
+	bool cg_made;
+	bool memory_enabled;
+	long saved_max_kb;		/* LONG_MIN: not changed */
+	long saved_alloc_task;		/* LONG_MIN: not changed */
+	char error[1024];
+};
+
+/* NULL when the OOM tests can run here, else why they cannot. */
+static inline const char *oom_env_missing(struct oom_env *env)
+{
+	if (!pardon_supported())
+		return "kernel without PR_GET_OOM_PARDON (prctl 83)";
+	if (geteuid() != 0)
+		return "needs root";
+	if (!cg2_memory_root(env->root, sizeof(env->root)))
+		return "no cgroup v2 mount with the memory controller";
+	if (access(OOM_PARDON_MAX_KB, W_OK))
+		return "no writable " OOM_PARDON_MAX_KB;
+	if (access(OOM_KILL_ALLOCATING_TASK, W_OK))
+		return "no writable " OOM_KILL_ALLOCATING_TASK;
+	return NULL;
+}
+
+static inline void oom_env_undo(struct oom_env *env)
+{
+	if (env->cg_made && !cg_destroy(env->cg))
+		env->cg_made = false;
+	if (env->memory_enabled &&
+	    !cg_write(env->root, "cgroup.subtree_control", "-memory"))
+		env->memory_enabled = false;
+	if (env->saved_max_kb != LONG_MIN &&
+	    !write_long(OOM_PARDON_MAX_KB, env->saved_max_kb))
+		env->saved_max_kb = LONG_MIN;
+	if (env->saved_alloc_task != LONG_MIN &&
+	    !write_long(OOM_KILL_ALLOCATING_TASK, env->saved_alloc_task))
+		env->saved_alloc_task = LONG_MIN;
+}
+
+#define OOM_ENV_FAIL(env, fmt, ...) do {				\
+	snprintf((env)->error, sizeof((env)->error), fmt " (%s)",	\
+		 ##__VA_ARGS__, strerror(errno));			\
+	oom_env_undo(env);						\
+	return -1;							\
+} while (0)
+
+/*
+ * Set the sysctls and create cgroup @name with memory.max @max (NULL: no
+ * limit) and no swap. On failure everything done so far is undone and
+ * env->error says what failed.
+ */
+static inline int oom_env_setup(struct oom_env *env, const char *name,
+				const char *max, long max_kb, long alloc_task)
+{
+	char ctl[512];
+
+	env->saved_max_kb = LONG_MIN;
+	env->saved_alloc_task = LONG_MIN;
+	env->cg_made = false;
+	env->memory_enabled = false;
+
+	env->saved_max_kb = read_long(OOM_PARDON_MAX_KB);
+	if (write_long(OOM_PARDON_MAX_KB, max_kb))
+		OOM_ENV_FAIL(env, "writing %ld to %s", max_kb,
+			     OOM_PARDON_MAX_KB);
+	env->saved_alloc_task = read_long(OOM_KILL_ALLOCATING_TASK);
+	if (write_long(OOM_KILL_ALLOCATING_TASK, alloc_task))
+		OOM_ENV_FAIL(env, "writing %ld to %s", alloc_task,
+			     OOM_KILL_ALLOCATING_TASK);
+
+	snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", env->root);
+	if (read_text(ctl, ctl, sizeof(ctl)) < 0)
+		OOM_ENV_FAIL(env, "reading %s/cgroup.subtree_control",
+			     env->root);
+	if (!strstr(ctl, "memory")) {
+		if (cg_write(env->root, "cgroup.subtree_control", "+memory"))
+			OOM_ENV_FAIL(env, "enabling +memory in %s", env->root);
+		env->memory_enabled = true;
+	}
+
+	snprintf(env->cg, sizeof(env->cg), "%s/%s.%d", env->root, name,
+		 getpid());
+	if (mkdir(env->cg, 0755))
+		OOM_ENV_FAIL(env, "mkdir %s", env->cg);
+	env->cg_made = true;
+	if (max && cg_write(env->cg, "memory.max", max))
+		OOM_ENV_FAIL(env, "writing %s to %s/memory.max", max, env->cg);
+	if (cg_has_file(env->cg, "memory.swap.max") &&
+	    cg_write(env->cg, "memory.swap.max", "0"))
+		OOM_ENV_FAIL(env, "writing 0 to %s/memory.swap.max", env->cg);
+	return 0;
+}
+
+/*
+ * A child process with a part in an OOM scene. It joins the cgroup, sets
+ * its own oom_score_adj, pardons itself (the prctl acts on current only),
+ * touches @touch bytes and reports 'r' (ready). On 'g' (go) it allocates
+ * up to @grow more bytes, 1 MiB at a time, and reports 'd' (done). It
+ * exits when the parent closes its end of the control pipe or dies.
+ */
+struct member {
+	const char *comm;
+	const char *cg;
+	int adj;
+	bool pardon;
+	size_t touch;
+	size_t grow;
+	pid_t pid;	/* 0 once reaped */
+	int status;	/* wait status once reaped */
+	int ctl;	/* parent writes */
+	int rep;	/* parent reads */
+};
+
+static inline void member_fail(int rep, char why)
+{
+	if (write(rep, &why, 1) != 1)
+		_exit(2);
+	_exit(1);
+}
+
+static inline void member_main(struct member *m, pid_t parent, int ctl,
+			       int rep)
+{
+	size_t done;
+	char c;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+	prctl(PR_SET_NAME, m->comm, 0, 0, 0);
+	if (m->cg && cg_write(m->cg, "cgroup.procs", "0"))
+		member_fail(rep, 'c');
+	if (set_oom_score_adj(getpid(), m->adj))
+		member_fail(rep, 'a');
+	if (m->pardon && pardon_set(1))
+		member_fail(rep, 'p');
+	if (m->touch && touch_anon(m->touch) == MAP_FAILED)
+		member_fail(rep, 'm');
+	if (write(rep, "r", 1) != 1)
+		_exit(1);
+	if (read(ctl, &c, 1) != 1)
+		_exit(0);
+	for (done = 0; done < m->grow; done += MB(1))
+		if (touch_anon(MB(1)) == MAP_FAILED)
+			member_fail(rep, 'm');
+	if (write(rep, "d", 1) != 1)
+		_exit(1);
+	while (read(ctl, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+/*
+ * Wait up to @secs for one byte from @m: returns it, 0 on EOF (the member
+ * died) or -1 on timeout.
+ */
+static inline int member_report(struct member *m, int secs)
+{
+	struct pollfd pfd = { .fd = m->rep, .events = POLLIN };
+	char c;
+	int ret;
+
+	do {
+		ret = poll(&pfd, 1, secs * 1000);
+	} while (ret < 0 && errno == EINTR);
+	if (ret <= 0)
+		return -1;
+	return read(m->rep, &c, 1) == 1 ? c : 0;
+}
+
+/* Fork @m and wait until it is ready; 0, or the member's error byte. */
+static inline int member_start(struct member *m, int secs)
+{
+	pid_t parent = getpid();
+	int ctl[2], rep[2];
+
+	m->pid = -1;
+	m->ctl = -1;
+	m->rep = -1;
+	if (pipe(ctl))
+		return -1;
+	if (pipe(rep)) {
+		close(ctl[0]);
+		close(ctl[1]);
+		return -1;
+	}
+	m->pid = fork();
+	if (m->pid == 0) {
+		close(ctl[1]);
+		close(rep[0]);
+		member_main(m, parent, ctl[0], rep[1]);
+	}
+	close(ctl[0]);
+	close(rep[1]);
+	m->ctl = ctl[1];
+	m->rep = rep[0];
+	if (m->pid < 0)
+		return -1;
+	return member_report(m, secs) == 'r' ? 0 : -1;
+}
+
+static inline int member_go(struct member *m)
+{
+	return write(m->ctl, "g", 1) == 1 ? 0 : -1;
+}
+
+/* Wait up to @secs for @m to end and reap it; 0, or -1 if still alive. */
+static inline int member_wait_exit(struct member *m, int secs)
+{
+	if (m->pid <= 0)
+		return m->pid ? -1 : 0;
+	if (wait_child(m->pid, secs, &m->status))
+		return -1;
+	m->pid = 0;
+	return 0;
+}
+
+/* True while @m has neither exited nor been killed. */
+static inline bool member_alive(struct member *m)
+{
+	return member_wait_exit(m, 0) != 0;
+}
+
+/* True when @m ended by SIGKILL, as an OOM victim does. */
+static inline bool member_oom_killed(struct member *m)
+{
+	return !m->pid && killed_by_sigkill(m->status);
+}
+
+/* Let @m exit (if still alive) and reap it. */
+static inline void member_stop(struct member *m)
+{
+	if (m->ctl >= 0)
+		close(m->ctl);
+	if (m->rep >= 0)
+		close(m->rep);
+	m->ctl = -1;
+	m->rep = -1;
+	if (m->pid > 0 && member_wait_exit(m, 10)) {
+		kill(m->pid, SIGKILL);
+		member_wait_exit(m, 10);
+	}
+}
+
+/* MemAvailable from /proc/meminfo in KiB, or -1. */
+static inline long mem_available_kb(void)
+{
+	return read_key("/proc/meminfo", "MemAvailable:");
 }
 
 #endif /* __OOM_PARDON_H */
