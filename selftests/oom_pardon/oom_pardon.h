@@ -293,8 +293,11 @@ static inline int kmsg_open_at_end(void)
 	return fd;
 }
 
-/* True when a record read from @fd contains @needle; consumes records. */
-static inline bool kmsg_find(int fd, const char *needle)
+/*
+ * True when a record read from @fd contains @needle, and @also unless it is
+ * NULL. Consumes the records it reads.
+ */
+static inline bool kmsg_find(int fd, const char *needle, const char *also)
 {
 	char rec[8192];
 	bool found = false;
@@ -307,7 +310,7 @@ static inline bool kmsg_find(int fd, const char *needle)
 		if (len <= 0)
 			break;
 		rec[len] = '\0';
-		if (strstr(rec, needle))
+		if (strstr(rec, needle) && (!also || strstr(rec, also)))
 			found = true;
 	}
 	return found;

@@ -138,7 +138,7 @@ TEST_F_TIMEOUT(memcg, biggest_survives_only_with_honoured_pardon, 300)
 		snprintf(line, sizeof(line),
 			 "oom_pardon: not honoured for process %d (op_big): ",
 			 big_pid);
-		EXPECT_TRUE(kmsg_find(kmsg, line))
+		EXPECT_TRUE(kmsg_find(kmsg, line, NULL))
 			TH_LOG("no kernel line '%s'", line);
 	}
 	if (kmsg >= 0)
