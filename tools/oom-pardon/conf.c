@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The allowlist format, one item a line:
+ *
+ *	# comment (only at the start of a line)
+ *	/absolute/path/to/an/executable
+ *	fallback oom_score_adj		(or: fallback none, the default)
+ *
+ * Leading and trailing blanks are ignored; blank lines are fine. Anything
+ * else (relative paths, blanks inside a path, unknown settings, control characters, NUL bytes,
+ * lines longer than CONF_LINE_MAX, files larger than CONF_SIZE_MAX) is an
+ * error: an allowlist that cannot be read exactly is not trusted at all.
+ */
+#include <string.h>
+
+#include "conf.h"
+
+static int fail(struct conf *c, const char *why)
+{
+	c->error = why;
+	return -1;
+}
+
+static int blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+int conf_parse(const char *buf, size_t len, struct conf *c,
+	       conf_entry_fn fn, void *arg)
+{
+	char line[CONF_LINE_MAX + 1], *s, *e;
+	size_t pos = 0, n;
+
+	c->fallback_adj = 0;
+	c->line = 0;
+	c->error = NULL;
+	if (len > CONF_SIZE_MAX)
+		return fail(c, "file too large");
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+
+		n = nl ? (size_t)(nl - buf) - pos : len - pos;
+		c->line++;
+		if (n > CONF_LINE_MAX)
+			return fail(c, "line too long");
+		memcpy(line, buf + pos, n);
+		line[n] = '\0';
+		pos += n + 1;
+		for (s = line; blank(*s); s++)
+			;
+		for (e = line + n; e > s && blank(e[-1]); e--)
+			*(e - 1) = '\0';
+		if (*s == '#' || s == e)
+			continue;
+		for (char *p = s; p < e; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return fail(c, *p ? "control character" : "NUL byte");
+		if (*s == '/') {
+			if (strpbrk(s, " \t"))
+				return fail(c, "blank inside path (comments must start a line)");
+			if (fn && fn(s, arg))
+				return fail(c, "cannot check entry");
+		} else if (!strcmp(s, "fallback oom_score_adj")) {
+			c->fallback_adj = 1;
+		} else if (!strcmp(s, "fallback none")) {
+			c->fallback_adj = 0;
+		} else if (strchr(s, '/')) {
+			return fail(c, "not an absolute path");
+		} else {
+			return fail(c, "unknown setting (want /absolute/path or 'fallback oom_score_adj')");
+		}
+	}
+	return 0;
+}
