@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../kselftest.h"
 
 #ifndef PR_SET_OOM_PARDON
 #define PR_SET_OOM_PARDON 82
@@ -146,7 +149,7 @@ static inline long status_pardon(pid_t pid)
 	return read_key(path, "OomPardon:\t");
 }
 
-static inline long vmstat(const char *key)
+static inline long vmstat_read(const char *key)
 {
 	return read_key("/proc/vmstat", key);
 }
@@ -361,12 +364,23 @@ static inline void oom_env_undo(struct oom_env *env)
 		env->saved_alloc_task = LONG_MIN;
 }
 
-#define OOM_ENV_FAIL(env, fmt, ...) do {				\
-	snprintf((env)->error, sizeof((env)->error), fmt " (%s)",	\
-		 ##__VA_ARGS__, strerror(errno));			\
-	oom_env_undo(env);						\
-	return -1;							\
-} while (0)
+/* Say what failed in env->error, undo the setup so far and return -1. */
+static inline int __printf(2, 3)
+oom_env_fail(struct oom_env *env, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	size_t len;
+
+	va_start(ap, fmt);
+	vsnprintf(env->error, sizeof(env->error), fmt, ap);
+	va_end(ap);
+	len = strlen(env->error);
+	snprintf(env->error + len, sizeof(env->error) - len, " (%s)",
+		 strerror(err));
+	oom_env_undo(env);
+	return -1;
+}
 
 /*
  * Set the sysctls and create cgroup @name with memory.max @max (NULL: no
@@ -376,42 +390,41 @@ static inline void oom_env_undo(struct oom_env *env)
 static inline int oom_env_setup(struct oom_env *env, const char *name,
 				const char *max, long max_kb, long alloc_task)
 {
-	char ctl[512];
+	char path[512], ctl[512];
 
-	env->saved_max_kb = LONG_MIN;
-	env->saved_alloc_task = LONG_MIN;
 	env->cg_made = false;
 	env->memory_enabled = false;
 
 	env->saved_max_kb = read_long(OOM_PARDON_MAX_KB);
 	if (write_long(OOM_PARDON_MAX_KB, max_kb))
-		OOM_ENV_FAIL(env, "writing %ld to %s", max_kb,
-			     OOM_PARDON_MAX_KB);
+		return oom_env_fail(env, "writing %ld to %s", max_kb,
+				    OOM_PARDON_MAX_KB);
 	env->saved_alloc_task = read_long(OOM_KILL_ALLOCATING_TASK);
 	if (write_long(OOM_KILL_ALLOCATING_TASK, alloc_task))
-		OOM_ENV_FAIL(env, "writing %ld to %s", alloc_task,
-			     OOM_KILL_ALLOCATING_TASK);
+		return oom_env_fail(env, "writing %ld to %s", alloc_task,
+				    OOM_KILL_ALLOCATING_TASK);
 
-	snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", env->root);
-	if (read_text(ctl, ctl, sizeof(ctl)) < 0)
-		OOM_ENV_FAIL(env, "reading %s/cgroup.subtree_control",
-			     env->root);
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", env->root);
+	if (read_text(path, ctl, sizeof(ctl)) < 0)
+		return oom_env_fail(env, "reading %s", path);
 	if (!strstr(ctl, "memory")) {
-		if (cg_write(env->root, "cgroup.subtree_control", "+memory"))
-			OOM_ENV_FAIL(env, "enabling +memory in %s", env->root);
+		if (write_text(path, "+memory"))
+			return oom_env_fail(env, "writing +memory to %s", path);
 		env->memory_enabled = true;
 	}
 
 	snprintf(env->cg, sizeof(env->cg), "%s/%s.%d", env->root, name,
 		 getpid());
 	if (mkdir(env->cg, 0755))
-		OOM_ENV_FAIL(env, "mkdir %s", env->cg);
+		return oom_env_fail(env, "mkdir %s", env->cg);
 	env->cg_made = true;
 	if (max && cg_write(env->cg, "memory.max", max))
-		OOM_ENV_FAIL(env, "writing %s to %s/memory.max", max, env->cg);
+		return oom_env_fail(env, "writing %s to %s/memory.max", max,
+				    env->cg);
 	if (cg_has_file(env->cg, "memory.swap.max") &&
 	    cg_write(env->cg, "memory.swap.max", "0"))
-		OOM_ENV_FAIL(env, "writing 0 to %s/memory.swap.max", env->cg);
+		return oom_env_fail(env, "writing 0 to %s/memory.swap.max",
+				    env->cg);
 	return 0;
 }
 

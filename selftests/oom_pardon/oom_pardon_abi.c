@@ -164,8 +164,8 @@ TEST_F(pardon, is_inherited_across_fork)
 /* execve() keeps the flag: the re-executed test binary still reads 1. */
 TEST_F(pardon, is_kept_across_exec)
 {
-	char *argv[] = { "oom_pardon_abi", NULL };
-	char *envp[] = { EXEC_PROBE_ENV "=1", NULL };
+	char *const argv[] = { "oom_pardon_abi", NULL };
+	char *const envp[] = { EXEC_PROBE_ENV "=1", NULL };
 	int status;
 	pid_t pid;
 
@@ -399,7 +399,7 @@ TEST_F(bound, oom_score_is_zero_only_while_honoured)
 	ASSERT_NE(MAP_FAILED, self->mem);
 	ASSERT_EQ(0, set_oom_score_adj(me, 500));
 	ASSERT_GT(proc_long(me, "oom_score"), 0);
-	spare = vmstat("oom_pardon_spare ");
+	spare = vmstat_read("oom_pardon_spare ");
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 
 	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
@@ -416,7 +416,7 @@ TEST_F(bound, oom_score_is_zero_only_while_honoured)
 	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
 	EXPECT_GT(proc_long(me, "oom_score"), 0);
 	EXPECT_EQ(500, proc_long(me, "oom_score_adj"));
-	EXPECT_EQ(spare, vmstat("oom_pardon_spare "))
+	EXPECT_EQ(spare, vmstat_read("oom_pardon_spare "))
 		TH_LOG("reading /proc counted an oom_pardon_spare");
 }
 

@@ -98,8 +98,8 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 	/* Two workers of MemTotal each: twice what the machine has. */
 	snprintf(bytes, sizeof(bytes), "%ldk", total_kb);
 
-	kills = vmstat("oom_kill ");
-	spare = vmstat("oom_pardon_spare ");
+	kills = vmstat_read("oom_kill ");
+	spare = vmstat_read("oom_pardon_spare ");
 	ASSERT_GE(kills, 0);
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 	kmsg = kmsg_open_at_end();
@@ -133,7 +133,7 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 	ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) >= 126)
 		TH_LOG("could not start stress-ng (%d)", WEXITSTATUS(status));
 
-	kills = vmstat("oom_kill ") - kills;
+	kills = vmstat_read("oom_kill ") - kills;
 	ASSERT_GT(kills, 0) TH_LOG("no OOM kill in /proc/vmstat: no global OOM");
 	EXPECT_TRUE(kmsg_find(kmsg, "Killed process", "(stress-ng") ||
 		    file_has(out, "OOM killer"))
@@ -141,7 +141,7 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 	EXPECT_TRUE(member_alive(&locker))
 		TH_LOG("pardoned process killed (status %#x)", locker.status);
 	EXPECT_EQ(1, status_pardon(locker.pid));
-	EXPECT_LT(spare, vmstat("oom_pardon_spare "))
+	EXPECT_LT(spare, vmstat_read("oom_pardon_spare "))
 		TH_LOG("oom_pardon_spare did not move: pardon never consulted");
 	close(kmsg);
 	fclose(log);
@@ -210,8 +210,8 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
 	bystander.touch = (size_t)avail_kb * 6 / 10 * 1024;
 	allocator.grow = (size_t)avail_kb * 7 / 10 * 1024;
 
-	kills = vmstat("oom_kill ");
-	spare = vmstat("oom_pardon_spare ");
+	kills = vmstat_read("oom_kill ");
+	spare = vmstat_read("oom_pardon_spare ");
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 	kmsg = kmsg_open_at_end();
 
@@ -223,7 +223,7 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
 	rep = member_report(&allocator, OOM_SECS);
 	ASSERT_NE(-1, rep) TH_LOG("allocator neither done nor dead in %d s",
 				  OOM_SECS);
-	kills = vmstat("oom_kill ") - kills;
+	kills = vmstat_read("oom_kill ") - kills;
 	ASSERT_GT(kills, 0) TH_LOG("no OOM kill in /proc/vmstat: no global OOM");
 
 	if (variant->pardon) {
@@ -233,7 +233,7 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
 			       allocator.status);
 		ASSERT_EQ(0, member_wait_exit(&bystander, OOM_SECS));
 		EXPECT_TRUE(member_oom_killed(&bystander));
-		EXPECT_LT(spare, vmstat("oom_pardon_spare "));
+		EXPECT_LT(spare, vmstat_read("oom_pardon_spare "));
 	} else {
 		ASSERT_EQ(0, member_wait_exit(&allocator, OOM_SECS));
 		EXPECT_TRUE(member_oom_killed(&allocator))

@@ -91,7 +91,7 @@ TEST_F_TIMEOUT(memcg, biggest_survives_only_with_honoured_pardon, 300)
 	int kmsg;
 
 	ASSERT_EQ(0, oom_kills(&self->env));
-	spare = vmstat("oom_pardon_spare ");
+	spare = vmstat_read("oom_pardon_spare ");
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 	kmsg = kmsg_open_at_end();
 	if (variant->logged)
@@ -117,7 +117,7 @@ TEST_F_TIMEOUT(memcg, biggest_survives_only_with_honoured_pardon, 300)
 			TH_LOG("pardoned process killed (status %#x)",
 			       big.status);
 		EXPECT_EQ(1, status_pardon(big.pid));
-		EXPECT_LT(spare, vmstat("oom_pardon_spare "))
+		EXPECT_LT(spare, vmstat_read("oom_pardon_spare "))
 			TH_LOG("oom_pardon_spare did not move");
 	} else {
 		ASSERT_EQ(0, member_wait_exit(&big, OOM_SECS))
@@ -130,7 +130,7 @@ TEST_F_TIMEOUT(memcg, biggest_survives_only_with_honoured_pardon, 300)
 		/* Alone in the cgroup the hog is the next victim. */
 		EXPECT_EQ(0, member_wait_exit(&hog, OOM_SECS));
 		EXPECT_TRUE(member_oom_killed(&hog));
-		EXPECT_EQ(spare, vmstat("oom_pardon_spare "))
+		EXPECT_EQ(spare, vmstat_read("oom_pardon_spare "))
 			TH_LOG("a pardon that was not honoured counted a spare");
 	}
 
@@ -204,7 +204,7 @@ TEST_F_TIMEOUT(oom_group, kills_everyone_but_the_pardoned, 300)
 	int i;
 
 	ASSERT_EQ(0, oom_kills(&self->env));
-	spare = vmstat("oom_pardon_spare ");
+	spare = vmstat_read("oom_pardon_spare ");
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 
 	ASSERT_EQ(0, member_start(&locker, READY_SECS));
@@ -231,12 +231,12 @@ TEST_F_TIMEOUT(oom_group, kills_everyone_but_the_pardoned, 300)
 			TH_LOG("pardoned process killed (status %#x)",
 			       locker.status);
 		/* Passed over by the victim selection and the group kill. */
-		EXPECT_LE(spare + 2, vmstat("oom_pardon_spare "));
+		EXPECT_LE(spare + 2, vmstat_read("oom_pardon_spare "));
 	} else {
 		ASSERT_EQ(0, member_wait_exit(&locker, OOM_SECS));
 		EXPECT_TRUE(member_oom_killed(&locker));
 		EXPECT_GE(kills, 4);
-		EXPECT_EQ(spare, vmstat("oom_pardon_spare "));
+		EXPECT_EQ(spare, vmstat_read("oom_pardon_spare "));
 	}
 	member_stop(&hog);
 	for (i = 0; i < 2; i++)
