@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# OOM pardon: kernel series, helper and VM kselftests.
+#
+#   make demo     build the patched kernel and the helper, boot it in QEMU
+#                 and show a pardoned locker surviving an OOM
+#   make check    every test; ends with "N passed, N failed"
+#   make series   the upstream-ready series into build/series/KVER
+#   make kernel   the patched VM kernel and kselftests (KVER=6.12)
+#   make stock    the same kernel configuration without the series
+#   make helper   tools/oom-pardon
+#
+# KVER picks the kernel (6.12 or 7.2); CHECK_KVERS the kernels make check
+# covers (default: both).
+
+KVER ?= 6.12
+CHECK_KVERS ?= 6.12 7.2
+BUILD ?= $(CURDIR)/build
+export BUILD
+
+.PHONY: all deps kernel stock helper series checkpatch demo check clean help
+
+all: kernel helper
+
+help:
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@scripts/deps
+
+kernel: deps
+	@scripts/build-kernel -k $(KVER) -f patched -s
+
+stock: deps
+	@scripts/build-kernel -k $(KVER) -f stock
+
+helper: deps
+	@$(MAKE) -s -C tools/oom-pardon
+
+series: deps
+	@for v in $(CHECK_KVERS); do scripts/make-series $$v || exit 1; done
+
+checkpatch: deps
+	@for v in $(CHECK_KVERS); do scripts/make-series -c $$v || exit 1; done
+
+demo: deps
+	@scripts/demo -k $(KVER)
+
+check: deps
+	@CHECK_KVERS="$(CHECK_KVERS)" scripts/check
+
+clean:
+	rm -rf $(BUILD)/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \
+		$(BUILD)/check $(BUILD)/vm-run
+	-$(MAKE) -s -C tools/oom-pardon clean
