@@ -124,13 +124,18 @@ nopid=$(( $(cat /proc/sys/kernel/pid_max) + 1 ))
 t "-p of a missing process: 125" 125 1 '' "cannot read /proc/$nopid/status" -- "$OP" -p "$nopid"
 
 # --- finding the command: 126/127, status and arguments ----------------------
-t "command not found: 127" 127 1 '' 'no-such-command-xyz: command not found' -- "$OP" no-such-command-xyz
+t "command not found: 127" 127 1 '' 'no-such-command-xyz: command not found' -- \
+	env PATH=/usr/bin:/bin "$OP" no-such-command-xyz
 t "missing path: 127" 127 1 '' 'No such file' -- "$OP" "$TMP/none"
 t "not executable: 126" 126 1 '' 'Permission denied' -- "$OP" "$TMP/bin/noexec"
 t "directory: 126" 126 1 '' 'Permission denied' -- "$OP" "$TMP"
 t "not executable, found in PATH: 126" 126 1 '' 'noexec: Permission denied' -- \
 	env PATH="$TMP/bin" "$OP" noexec
 if [ "$is_root" = 0 ]; then
+	if [ ! -e "$CONF" ]; then
+		t "missing allowlist, non-root: 125 naming the file" 125 1 '' "$CONF: No such file" -- \
+			"$OP" "$TMP/bin/listed"
+	fi
 	skip "command's exit status, arguments, PATH lookup" "needs root (allowlist owned by root)"
 	skip "stock kernel path" "needs root"
 else
