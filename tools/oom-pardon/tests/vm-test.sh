@@ -8,7 +8,7 @@
 #
 #   scripts/vm-run -t 300 -- bash tools/oom-pardon/tests/vm-test.sh
 #
-# It copies the helper built with 'make -C tools/oom-pardon vmtest-bin'
+# It copies the helper built by 'make -C tools/oom-pardon check'
 # (allowlist path fixed at build time to /tmp/oom-pardon-vmtest.conf) to
 # /tmp, gives the copy cap_sys_resource=p, writes the allowlist and checks,
 # as an unprivileged user (uid 65534), that the helper pardons what is
@@ -26,7 +26,7 @@ readonly BUILT=${1:-$HERE/../oom-pardon-vmtest}
 readonly CONF=/tmp/oom-pardon-vmtest.conf
 readonly NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
 readonly CG=/sys/fs/cgroup/oom-pardon-vmtest
-readonly PLAN=19
+readonly PLAN=20
 
 usage() {
 	cat <<EOT
@@ -94,7 +94,8 @@ case ${1:-} in -h|--help) usage; exit 0 ;; esac
 echo "KTAP version 1"
 echo "1..$PLAN"
 [ "$(id -u)" = 0 ] || bail "must run as root (inside the vm-run guest)"
-[ -x "$BUILT" ] || bail "no helper at $BUILT (make -C tools/oom-pardon vmtest-bin)"
+{ [ -x "$BUILT" ] && [ -x "$HERE/header-test" ]; } ||
+	bail "no $BUILT or $HERE/header-test: run 'make -C tools/oom-pardon check' first"
 grep -q '^OomPardon:' /proc/self/status || bail "kernel $(uname -r) has no OOM pardon"
 for prog in setcap getcap setpriv timeout strace stress-ng python3; do
 	command -v "$prog" >/dev/null || bail "$prog not installed"
@@ -171,6 +172,13 @@ if [ "$rc" = 125 ] && [ ! -s "$W/out" ]; then
 	ok "without the file capability, --strict: 125, not run"
 else
 	notok "without the file capability, --strict: 125, not run" "exit $rc: $(out)"
+fi
+
+run "${NOBODY[@]}" "$HERE/header-test"
+if [ "$rc" = 0 ] && ! grep -q '^not ok' "$W/out" && grep -q 'EPERM' "$W/out"; then
+	ok "oom-pardon.h: get, clear, set(1) EPERM, set(2) EINVAL on this kernel"
+else
+	notok "oom-pardon.h: get, clear, set(1) EPERM, set(2) EINVAL on this kernel" "exit $rc: $(out)"
 fi
 
 # --- a path swapped after the helper opened it -------------------------------
