@@ -504,11 +504,14 @@ static inline int member_report(struct member *m, int secs)
 	return read(m->rep, &c, 1) == 1 ? c : 0;
 }
 
-/* Fork @m and wait until it is ready; 0, or the member's error byte. */
+/*
+ * Fork @m and wait until it is ready: 0, or what member_report() read
+ * instead of 'r' (see member_why()).
+ */
 static inline int member_start(struct member *m, int secs)
 {
 	pid_t parent = getpid();
-	int ctl[2], rep[2];
+	int ctl[2], rep[2], ret;
 
 	m->pid = -1;
 	m->ctl = -1;
@@ -532,7 +535,29 @@ static inline int member_start(struct member *m, int secs)
 	m->rep = rep[0];
 	if (m->pid < 0)
 		return -1;
-	return member_report(m, secs) == 'r' ? 0 : -1;
+	ret = member_report(m, secs);
+	return ret == 'r' ? 0 : ret;
+}
+
+/* Why member_start() failed, from its return value. */
+static inline const char *member_why(int ret)
+{
+	switch (ret) {
+	case 'c':
+		return "cannot join the cgroup";
+	case 'a':
+		return "cannot set oom_score_adj";
+	case 'p':
+		return "cannot pardon itself";
+	case 'm':
+		return "cannot map memory";
+	case 0:
+		return "died before it was ready";
+	case -1:
+		return "not ready in time";
+	default:
+		return "unexpected report";
+	}
 }
 
 static inline int member_go(struct member *m)

@@ -89,7 +89,7 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 	};
 	long total_kb, kills, spare;
 	char bytes[32];
-	int kmsg, out, status;
+	int kmsg, out, status, ret;
 	FILE *log;
 	pid_t pid;
 
@@ -108,7 +108,8 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 	ASSERT_NE(NULL, log) TH_LOG("tmpfile: %s", strerror(errno));
 	out = fileno(log);
 
-	ASSERT_EQ(0, member_start(&locker, READY_SECS));
+	ret = member_start(&locker, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
 
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -199,7 +200,7 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
 	long avail_kb, kills, spare;
 	char line[128];
 	pid_t alloc_pid;
-	int kmsg, rep;
+	int kmsg, rep, ret;
 
 	/*
 	 * Together 1.3 times what is available: one OOM. Alone, the
@@ -221,8 +222,12 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 	kmsg = kmsg_open_at_end();
 
-	ASSERT_EQ(0, member_start(&bystander, READY_SECS));
-	ASSERT_EQ(0, member_start(&allocator, READY_SECS));
+	ret = member_start(&bystander, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", bystander.comm,
+				 member_why(ret));
+	ret = member_start(&allocator, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", allocator.comm,
+				 member_why(ret));
 	alloc_pid = allocator.pid;
 	ASSERT_EQ(0, member_go(&allocator));
 

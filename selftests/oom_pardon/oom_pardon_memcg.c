@@ -88,7 +88,7 @@ TEST_F_TIMEOUT(memcg, biggest_survives_only_with_honoured_pardon, 300)
 	long kills, spare;
 	char line[128];
 	pid_t big_pid;
-	int kmsg;
+	int kmsg, ret;
 
 	ASSERT_EQ(0, oom_kills(&self->env));
 	spare = vmstat_read("oom_pardon_spare ");
@@ -97,12 +97,12 @@ TEST_F_TIMEOUT(memcg, biggest_survives_only_with_honoured_pardon, 300)
 	if (variant->logged)
 		ASSERT_GE(kmsg, 0) TH_LOG("/dev/kmsg: %s", strerror(errno));
 
-	ASSERT_EQ(0, member_start(&big, READY_SECS))
-		TH_LOG("big process did not get ready");
+	ret = member_start(&big, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", big.comm, member_why(ret));
 	big_pid = big.pid;
 	ASSERT_EQ((long)variant->pardon, status_pardon(big_pid));
-	ASSERT_EQ(0, member_start(&hog, READY_SECS))
-		TH_LOG("hog did not get ready");
+	ret = member_start(&hog, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", hog.comm, member_why(ret));
 	ASSERT_EQ(0, member_go(&hog));
 
 	if (variant->survives) {
@@ -201,16 +201,21 @@ TEST_F_TIMEOUT(oom_group, kills_everyone_but_the_pardoned, 300)
 		.comm = "op_hog", .cg = self->env.cg, .grow = MB(1024),
 	};
 	long kills, spare;
-	int i;
+	int i, ret;
 
 	ASSERT_EQ(0, oom_kills(&self->env));
 	spare = vmstat_read("oom_pardon_spare ");
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 
-	ASSERT_EQ(0, member_start(&locker, READY_SECS));
-	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, member_start(&by[i], READY_SECS));
-	ASSERT_EQ(0, member_start(&hog, READY_SECS));
+	ret = member_start(&locker, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
+	for (i = 0; i < 2; i++) {
+		ret = member_start(&by[i], READY_SECS);
+		ASSERT_EQ(0, ret) TH_LOG("%s: %s", by[i].comm,
+					 member_why(ret));
+	}
+	ret = member_start(&hog, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", hog.comm, member_why(ret));
 	ASSERT_EQ(0, member_go(&hog));
 
 	ASSERT_EQ(0, member_wait_exit(&hog, OOM_SECS))
