@@ -19,8 +19,8 @@
 #include "../kselftest_harness.h"
 #include "oom_pardon.h"
 
-#define READY_SECS	120	/* touching hundreds of MiB under TCG */
-#define OOM_SECS	200
+#define READY_SECS	60	/* touching hundreds of MiB under TCG */
+#define OOM_SECS	150
 #define STRESS_SECS	"20"	/* stress-ng --timeout */
 
 static bool find_in_path(const char *name, char *path, size_t size)
