@@ -23,6 +23,8 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 readonly HERE
 readonly BUILT=${1:-$HERE/../oom-pardon-vmtest}
+HEADER_TEST=$(dirname "$BUILT")/tests/header-test
+readonly HEADER_TEST
 readonly CONF=/tmp/oom-pardon-vmtest.conf
 readonly NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
 readonly CG=/sys/fs/cgroup/oom-pardon-vmtest
@@ -33,7 +35,8 @@ usage() {
 Usage: [ANY_KERNEL=1] ${0##*/} [HELPER]
 
 Test oom-pardon inside a vm-run guest on a kernel with the OOM pardon,
-as root. HELPER defaults to $HERE/../oom-pardon-vmtest. Prints KTAP.
+as root. HELPER defaults to $HERE/../oom-pardon-vmtest (make check builds
+it, and tests/header-test next to it, O= honoured). Prints KTAP.
 EOT
 }
 
@@ -94,8 +97,8 @@ case ${1:-} in -h|--help) usage; exit 0 ;; esac
 echo "KTAP version 1"
 echo "1..$PLAN"
 [ "$(id -u)" = 0 ] || bail "must run as root (inside the vm-run guest)"
-{ [ -x "$BUILT" ] && [ -x "$HERE/header-test" ]; } ||
-	bail "no $BUILT or $HERE/header-test: run 'make -C tools/oom-pardon check' first"
+{ [ -x "$BUILT" ] && [ -x "$HEADER_TEST" ]; } ||
+	bail "no $BUILT or $HEADER_TEST: run 'make -C tools/oom-pardon check' first"
 # ANY_KERNEL=1 runs on a kernel without the pardon too (to debug this script;
 # the cases that need the pardon then fail, as they must).
 grep -q '^OomPardon:' /proc/self/status || [ "${ANY_KERNEL:-0}" = 1 ] ||
@@ -177,7 +180,7 @@ else
 	notok "without the file capability, --strict: 125, not run" "exit $rc: $(out)"
 fi
 
-run "${NOBODY[@]}" "$HERE/header-test"
+run "${NOBODY[@]}" "$HEADER_TEST"
 if [ "$rc" = 0 ] && ! grep -q '^not ok' "$W/out" && grep -q 'EPERM' "$W/out"; then
 	ok "oom-pardon.h: get, clear, set(1) EPERM, set(2) EINVAL on this kernel"
 else
