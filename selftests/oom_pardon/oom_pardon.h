@@ -258,6 +258,15 @@ static inline long cg_read_key(const char *cg, const char *file,
 	return read_key(path, key);
 }
 
+static inline ssize_t cg_read_text(const char *cg, const char *file,
+				   char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return read_text(path, buf, size);
+}
+
 static inline bool cg_has_file(const char *cg, const char *file)
 {
 	char path[PATH_MAX];
@@ -351,8 +360,13 @@ static inline const char *oom_env_missing(struct oom_env *env)
 
 static inline void oom_env_undo(struct oom_env *env)
 {
-	if (env->cg_made && !cg_destroy(env->cg))
-		env->cg_made = false;
+	int err = 0;
+
+	if (env->cg_made) {
+		err = cg_destroy(env->cg);
+		if (!err)
+			env->cg_made = false;
+	}
 	if (env->memory_enabled &&
 	    !cg_write(env->root, "cgroup.subtree_control", "-memory"))
 		env->memory_enabled = false;
@@ -362,6 +376,26 @@ static inline void oom_env_undo(struct oom_env *env)
 	if (env->saved_alloc_task != LONG_MIN &&
 	    !write_long(OOM_KILL_ALLOCATING_TASK, env->saved_alloc_task))
 		env->saved_alloc_task = LONG_MIN;
+	if (env->cg_made) {
+		char procs[256] = "";
+
+		cg_read_text(env->cg, "cgroup.procs", procs, sizeof(procs));
+		snprintf(env->error, sizeof(env->error),
+			 "could not remove %s (%s), cgroup.procs: %s", env->cg,
+			 strerror(-err), procs);
+	} else if (env->saved_max_kb != LONG_MIN ||
+		   env->saved_alloc_task != LONG_MIN) {
+		snprintf(env->error, sizeof(env->error),
+			 "could not restore the vm.oom_* sysctls");
+	}
+}
+
+/* Teardown: undo everything; true when nothing was left behind. */
+static inline bool oom_env_teardown(struct oom_env *env)
+{
+	oom_env_undo(env);
+	return !env->cg_made && env->saved_max_kb == LONG_MIN &&
+	       env->saved_alloc_task == LONG_MIN;
 }
 
 /* Say what failed in env->error, undo the setup so far and return -1. */
@@ -372,13 +406,13 @@ oom_env_fail(struct oom_env *env, const char *fmt, ...)
 	va_list ap;
 	size_t len;
 
+	oom_env_undo(env);
 	va_start(ap, fmt);
 	vsnprintf(env->error, sizeof(env->error), fmt, ap);
 	va_end(ap);
 	len = strlen(env->error);
 	snprintf(env->error + len, sizeof(env->error) - len, " (%s)",
 		 strerror(err));
-	oom_env_undo(env);
 	return -1;
 }
 

@@ -67,9 +67,8 @@ FIXTURE_SETUP(memcg)
 
 FIXTURE_TEARDOWN_PARENT(memcg)
 {
-	oom_env_undo(&self->env);
-	EXPECT_FALSE(self->env.cg_made) TH_LOG("could not remove %s",
-					       self->env.cg);
+	EXPECT_TRUE(oom_env_teardown(&self->env))
+		TH_LOG("%s", self->env.error);
 }
 
 /*
@@ -181,9 +180,8 @@ FIXTURE_SETUP(oom_group)
 
 FIXTURE_TEARDOWN_PARENT(oom_group)
 {
-	oom_env_undo(&self->env);
-	EXPECT_FALSE(self->env.cg_made) TH_LOG("could not remove %s",
-					       self->env.cg);
+	EXPECT_TRUE(oom_env_teardown(&self->env))
+		TH_LOG("%s", self->env.error);
 }
 
 /* With memory.oom.group=1 the OOM kills everybody but the pardoned. */
