@@ -9,6 +9,7 @@
 #   make kernel   the patched VM kernel and kselftests (KVER=6.12)
 #   make stock    the same kernel configuration without the series
 #   make helper   tools/oom-pardon
+#   make bench    stock vs patched KVER benchmarks into build/bench
 #
 # KVER picks the kernel (6.12 or 7.2); CHECK_KVERS the kernels make check
 # covers (default: both).
@@ -23,7 +24,7 @@ export BUILD
 all: kernel helper
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -48,6 +49,10 @@ demo: deps
 
 check: deps
 	@CHECK_KVERS="$(CHECK_KVERS)" scripts/check
+
+.PHONY: bench
+bench: deps
+	@KVER=$(KVER) scripts/bench
 
 clean:
 	rm -rf $(BUILD)/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \

@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * oombench: guest side of "make bench" (scripts/bench), run as root inside
+ * a scripts/vm-run guest with cgroup v2 at /sys/fs/cgroup. Prints CSV
+ * lines "bench,..." on stdout; everything else goes to stderr.
+ *
+ *   oombench path CG N PARDON_PCT OOM_REPS SCORE_REPS HOG_MB
+ *	N small sleeping processes in CG/sleepers (PARDON_PCT % of them call
+ *	PR_SET_OOM_PARDON; on a kernel without it the call fails and is
+ *	counted), then OOM_REPS times a hog in CG/hog touches pages until the
+ *	memcg OOM kills it: time from the start of the page fault that never
+ *	returned (the triggering allocation) to the hog's death (waitpid).
+ *	SCORE_REPS times: read /proc/PID/oom_score of every sleeper.
+ *
+ *   oombench saves CG KILLS MODE ADJ STRESS_CMD LOCKER_CMD
+ *	Start LOCKER_CMD (sh -c, prints one line when it holds its memory) in
+ *	CG/locker, write ADJ to its oom_score_adj unless ADJ is "-", then
+ *	STRESS_CMD in CG/stress, until CG's memory.events counts KILLS OOM
+ *	kills. A locker that dies is started again. Reports the kills, the
+ *	locker's deaths and the time from the start of the pressure to the
+ *	first kill.
+ *
+ *   oombench tsc-hz
+ *	Print the TSC rate (run on the host).
+ *
+ *   oombench locker MB
+ *	Hold MB MiB of touched memory, set oom_score_adj 1000 (the OOM
+ *	killer's first choice, as stress-ng makes its own workers), say
+ *	"ready" on stdout, sleep.
+ *
+ * Every wait is bounded (BOUND_S); a bound hit is reported and fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#ifndef PR_SET_OOM_PARDON
+#define PR_SET_OOM_PARDON 82
+#endif
+#define BOUND_S 120
+#define PAGE 4096
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("oombench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	if (errno)
+		fprintf(stderr, ": %s", strerror(errno));
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* For bounds. The VM kernel's clock may be jiffies (4 ms steps). */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * For figures: the TSC, which QEMU (TCG and KVM) runs at the host's
+ * constant rate, converted with the rate scripts/bench measured on the
+ * host ("oombench tsc-hz") and passed as BENCH_TSC_HZ.
+ */
+static double tsc_hz;
+
+static int64_t now_us(void)
+{
+	if (tsc_hz > 0)
+		return (int64_t)(__rdtsc() * 1e6 / tsc_hz);
+	return mono_us();
+}
+
+static int tsc_rate(void)
+{
+	int64_t m0 = mono_us(), m1;
+	uint64_t c0 = __rdtsc(), c1;
+
+	sleep_us(500000);
+	c1 = __rdtsc();
+	m1 = mono_us();
+	printf("%.0f\n", (c1 - c0) * 1e6 / (m1 - m0));
+	return 0;
+}
+
+static void put(const char *dir, const char *file, const char *val)
+{
+	char p[512];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	fd = open(p, O_WRONLY);
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		die("write '%s' to %s", val, p);
+	close(fd);
+}
+
+static long long get(const char *dir, const char *file, const char *key)
+{
+	char p[512], buf[4096], *s;
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	fd = open(p, O_RDONLY);
+	if (fd < 0)
+		die("open %s", p);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		die("read %s", p);
+	buf[n] = 0;
+	if (!key)
+		return atoll(buf);
+	for (s = buf; s; s = strchr(s, '\n'), s = s ? s + 1 : s)
+		if (!strncmp(s, key, strlen(key)) && s[strlen(key)] == ' ')
+			return atoll(s + strlen(key) + 1);
+	errno = 0;
+	die("no '%s' in %s", key, p);
+	return 0;
+}
+
+static void join(const char *dir)
+{
+	put(dir, "cgroup.procs", "0");
+}
+
+/* Kill everything in DIR, wait until it is empty (bounded), remove it. */
+static void empty(const char *dir)
+{
+	int64_t end = mono_us() + BOUND_S * 1000000LL;
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/cgroup.kill", dir);
+	if (stat(p, &st))
+		return;
+	put(dir, "cgroup.kill", "1");
+	while (get(dir, "cgroup.events", "populated")) {
+		if (mono_us() > end) {
+			errno = 0;
+			die("%s still populated after %d s", dir, BOUND_S);
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		sleep_us(2000);
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	rmdir(dir);
+}
+
+static void mkcg(const char *dir)
+{
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		die("mkdir %s", dir);
+}
+
+/* The parent memcg CG with memory.max, children sub (leaves). */
+static void setup_cg(const char *cg, const char *a, const char *b)
+{
+	char p[512];
+
+	put("/sys/fs/cgroup", "cgroup.subtree_control", "+memory");
+	mkcg(cg);
+	/* No swap in the VM kernel; where there is, keep it out. */
+	snprintf(p, sizeof(p), "%s/memory.swap.max", cg);
+	if (!access(p, F_OK))
+		put(cg, "memory.swap.max", "0");
+	put(cg, "cgroup.subtree_control", "+memory");
+	snprintf(p, sizeof(p), "%s/%s", cg, a);
+	mkcg(p);
+	snprintf(p, sizeof(p), "%s/%s", cg, b);
+	mkcg(p);
+}
+
+static int path_bench(char **av)
+{
+	const char *cg = av[0];
+	long n = atol(av[1]), pct = atol(av[2]);
+	long oom_reps = atol(av[3]), score_reps = atol(av[4]);
+	long hog = atol(av[5]) << 20;
+	char sl[512], hg[512], buf[600], line[32];
+	long pardoned = n * pct / 100, i, r, npids = 0, *pids;
+	int ready[2], fd;
+	long long base;
+	pid_t sp;
+	FILE *f;
+
+	if (n < 1 || oom_reps < 0 || score_reps < 0 || hog < PAGE)
+		die("bad arguments");
+	snprintf(sl, sizeof(sl), "%s/sleepers", cg);
+	snprintf(hg, sizeof(hg), "%s/hog", cg);
+	setup_cg(cg, "sleepers", "hog");
+	if (pipe(ready))
+		die("pipe");
+
+	/* The spawner is sleeper 0; it forks the other N - 1. */
+	sp = fork();
+	if (sp < 0)
+		die("fork");
+	if (!sp) {
+		long ok = 0;
+
+		close(ready[0]);
+		join(sl);
+		for (i = 1; i < n; i++) {
+			pid_t c = fork();
+
+			if (c < 0)
+				die("fork sleeper %ld", i);
+			if (!c) {
+				close(ready[1]);
+				if (i <= pardoned)
+					prctl(PR_SET_OOM_PARDON, 1, 0, 0, 0);
+				for (;;)
+					pause();
+			}
+		}
+		ok = pardoned == 0 ||
+		     !prctl(PR_SET_OOM_PARDON, 0, 0, 0, 0) ? 1 : 0;
+		snprintf(buf, sizeof(buf), "%ld\n", ok);
+		if (write(ready[1], buf, strlen(buf)) < 0)
+			_exit(1);
+		close(ready[1]);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	f = fdopen(ready[0], "r");
+	if (!f || !fgets(line, sizeof(line), f))
+		die("the spawner of %ld sleepers did not finish", n);
+	fclose(f);
+	/* One line per figure; the pardon is real only where the prctl exists. */
+	printf("bench,path,%ld,info,%ld,%s\n", n,
+	       atoi(line) ? pardoned : 0, atoi(line) ? "pardon" : "no-pardon");
+
+	pids = calloc(n + 16, sizeof(*pids));
+	snprintf(buf, sizeof(buf), "%s/cgroup.procs", sl);
+	f = fopen(buf, "r");
+	if (!f || !pids)
+		die("list sleepers");
+	while (npids < n + 16 && fscanf(f, "%ld", &pids[npids]) == 1)
+		npids++;
+	fclose(f);
+	if (npids != n) {
+		errno = 0;
+		die("%ld sleepers in %s, wanted %ld", npids, sl, n);
+	}
+
+	for (r = 0; r < score_reps; r++) {
+		int64_t t0 = now_us();
+		long long sum = 0;
+
+		for (i = 0; i < npids; i++) {
+			ssize_t k;
+
+			snprintf(buf, sizeof(buf), "/proc/%ld/oom_score", pids[i]);
+			fd = open(buf, O_RDONLY);
+			if (fd < 0)
+				die("open %s", buf);
+			k = read(fd, line, sizeof(line) - 1);
+			close(fd);
+			if (k <= 0)
+				die("read %s", buf);
+			line[k] = 0;
+			sum += atoll(line);
+		}
+		printf("bench,path,%ld,score_us,%ld,%lld\n", n, r,
+		       (long long)(now_us() - t0));
+	}
+	fflush(stdout);
+
+	/* The hog may use HOG_MB above what the sleepers hold now. */
+	base = get(cg, "memory.current", NULL);
+	snprintf(buf, sizeof(buf), "%lld", base + hog);
+	put(cg, "memory.max", buf);
+	for (r = 0; r < oom_reps; r++) {
+		volatile int64_t *shared;
+		long long kills = get(cg, "memory.events", "oom_kill");
+		int64_t t1;
+		int st;
+		pid_t h;
+
+		shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (shared == MAP_FAILED)
+			die("mmap");
+		shared[0] = 0;
+		h = fork();
+		if (h < 0)
+			die("fork hog");
+		if (!h) {
+			char *m;
+			long off;
+
+			join(hg);
+			m = mmap(NULL, 4 * hog, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m == MAP_FAILED)
+				_exit(2);
+			/* The time before each fault; the last one is the
+			 * allocation the OOM killer ended.
+			 */
+			for (off = 0; off < 4 * hog; off += PAGE) {
+				shared[0] = now_us();
+				m[off] = 1;
+			}
+			_exit(3);
+		}
+		if (waitpid(h, &st, 0) != h)
+			die("waitpid hog");
+		t1 = now_us();
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL ||
+		    get(cg, "memory.events", "oom_kill") != kills + 1) {
+			errno = 0;
+			die("rep %ld: the hog was not the one OOM victim (status %#x)",
+			    r, st);
+		}
+		printf("bench,path,%ld,oom_us,%ld,%lld\n", n, r,
+		       (long long)(t1 - shared[0]));
+		fflush(stdout);
+		munmap((void *)shared, PAGE);
+	}
+	printf("bench,path,%ld,info_max_kb,%lld,-\n", n, (base + hog) >> 10);
+	empty(sl);
+	empty(hg);
+	kill(sp, SIGKILL);
+	waitpid(sp, NULL, 0);
+	rmdir(cg);
+	return 0;
+}
+
+static pid_t start_in(const char *dir, const char *cmd, int out)
+{
+	pid_t p = fork();
+
+	if (p < 0)
+		die("fork");
+	if (!p) {
+		join(dir);
+		if (out >= 0 && dup2(out, 1) < 0)
+			_exit(126);
+		if (out >= 0)
+			close(out);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return p;
+}
+
+/* Start the locker; wait (bounded) until it holds its memory. */
+static pid_t start_locker(const char *dir, const char *cmd, const char *adj)
+{
+	int64_t end = mono_us() + BOUND_S * 1000000LL;
+	char buf[64];
+	int pfd[2];
+	pid_t p;
+	ssize_t k;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		die("pipe");
+	p = start_in(dir, cmd, pfd[1]);
+	close(pfd[1]);
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	for (;;) {
+		k = read(pfd[0], buf, sizeof(buf));
+		if (k > 0)
+			break;
+		if (k == 0 || mono_us() > end) {
+			errno = 0;
+			die("locker '%s' did not get ready", cmd);
+		}
+		sleep_us(1000);
+	}
+	close(pfd[0]);
+	if (strcmp(adj, "-")) {
+		snprintf(buf, sizeof(buf), "/proc/%d", p);
+		put(buf, "oom_score_adj", adj);
+	}
+	return p;
+}
+
+static int saves_bench(char **av)
+{
+	const char *cg = av[0], *mode = av[2], *adj = av[3];
+	const char *stress = av[4], *lcmd = av[5];
+	long want = atol(av[1]), kills = 0, deaths = 0;
+	char lk[512], ss[512];
+	int64_t t0, first = -1, end;
+	long long k0, k;
+	pid_t locker, sng;
+	int st;
+
+	snprintf(lk, sizeof(lk), "%s/locker", cg);
+	snprintf(ss, sizeof(ss), "%s/stress", cg);
+	setup_cg(cg, "locker", "stress");
+	put(cg, "memory.max", getenv("BENCH_MEMCG_MAX") ?: "96M");
+	locker = start_locker(lk, lcmd, adj);
+	k0 = get(cg, "memory.events", "oom_kill");
+	t0 = now_us();
+	end = mono_us() + BOUND_S * 1000000LL;
+	sng = start_in(ss, stress, -1);
+	while (kills < want && mono_us() < end) {
+		k = get(cg, "memory.events", "oom_kill") - k0;
+		if (k > kills) {
+			if (first < 0)
+				first = now_us() - t0;
+			kills = k;
+		}
+		if (waitpid(locker, &st, WNOHANG) == locker) {
+			deaths++;
+			/* Only an OOM kill is expected; say if not. */
+			if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+				fprintf(stderr, "oombench: locker ended with %#x\n", st);
+			locker = start_locker(lk, lcmd, adj);
+		}
+		if (waitpid(sng, &st, WNOHANG) == sng) {
+			fprintf(stderr, "oombench: '%s' ended (%#x)\n", stress, st);
+			break;
+		}
+		sleep_us(1000);
+	}
+	if (waitpid(locker, &st, WNOHANG) == locker)
+		deaths++;
+	printf("bench,saves,%s,%ld,%ld,%lld,%lld\n", mode, kills, deaths,
+	       (long long)first, (long long)(now_us() - t0));
+	fflush(stdout);
+	empty(ss);
+	empty(lk);
+	rmdir(cg);
+	if (kills < want)
+		fprintf(stderr, "oombench: only %ld of %ld kills within %d s\n",
+			kills, want, BOUND_S);
+	return kills < want;
+}
+
+static __attribute__((noreturn)) void locker(long mb)
+{
+	size_t len = (size_t)mb << 20, off;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd;
+
+	if (m == MAP_FAILED)
+		die("mmap %ld MiB", mb);
+	for (off = 0; off < len; off += PAGE)
+		m[off] = 1;
+	fd = open("/proc/self/oom_score_adj", O_WRONLY);
+	if (fd < 0 || write(fd, "1000", 4) != 4)
+		die("oom_score_adj");
+	close(fd);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+int main(int ac, char **av)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("BENCH_TSC_HZ"))
+		tsc_hz = atof(getenv("BENCH_TSC_HZ"));
+	if (ac == 2 && !strcmp(av[1], "tsc-hz"))
+		return tsc_rate();
+	if (ac == 8 && !strcmp(av[1], "path"))
+		return path_bench(av + 2);
+	if (ac == 8 && !strcmp(av[1], "saves"))
+		return saves_bench(av + 2);
+	if (ac == 3 && !strcmp(av[1], "locker"))
+		locker(atol(av[2]));
+	fprintf(stderr, "usage: oombench path CG N PARDON_PCT OOM_REPS SCORE_REPS HOG_MB\n"
+		"       oombench saves CG KILLS MODE ADJ STRESS_CMD LOCKER_CMD\n"
+		"       oombench locker MB\n");
+	return 2;
+}
