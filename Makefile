@@ -5,6 +5,8 @@
 #   make demo     build the patched kernel and the helper, boot it in QEMU
 #                 and show a pardoned locker surviving an OOM
 #   make check    every test; ends with "N passed, N failed"
+#   make soak     the kselftests and an OOM soak on the debug kernel
+#                 (lockdep, KASAN), KVER=6.12
 #   make series   the upstream-ready series into build/series/KVER
 #   make kernel   the patched VM kernel and kselftests (KVER=6.12)
 #   make stock    the same kernel configuration without the series
@@ -19,12 +21,12 @@ CHECK_KVERS ?= 6.12 7.2
 BUILD ?= $(CURDIR)/build
 export BUILD
 
-.PHONY: all deps kernel stock helper series checkpatch demo check clean help
+.PHONY: all deps kernel stock helper series checkpatch demo check soak clean help
 
 all: kernel helper
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -49,6 +51,9 @@ demo: deps
 
 check: deps
 	@CHECK_KVERS="$(CHECK_KVERS)" scripts/check
+
+soak: deps
+	@scripts/soak -k $(KVER)
 
 .PHONY: bench
 bench: deps

@@ -1,0 +1,151 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# soak.sh BINDIR KILLS LIMIT [RUN_KSELFTEST]: guest side of scripts/soak,
+# for the debug kernel (lockdep, KASAN, DEBUG_LIST, DEBUG_ATOMIC_SLEEP).
+#
+# Optionally runs the oom_pardon kselftest suite first, then the soak: a
+# memcg (memory.max 32M) where stress-ng's vm stressors are OOM-killed and
+# respawned over and over, next to pardoned processes that fork, exec, run
+# threads and share an mm (CLONE_VM), and two that set and clear their
+# pardon all the time. It stops at KILLS kills or after LIMIT seconds.
+#
+# KTAP results: enough kills, every pardoned process alive and still
+# pardoned, the pardon was honoured (oom_pardon_spare grew), and the kernel
+# log holds no WARNING, BUG, lockdep or KASAN report from boot to the end.
+set -eu -o pipefail
+readonly BINDIR=$1 TARGET=$2 LIMIT=$3 KST=${4:-}
+readonly CG=/sys/fs/cgroup/soak W=/tmp/soak
+readonly MEMCG_MAX=32M
+# What a debug kernel prints when something is wrong.
+readonly BAD='WARNING:|BUG:|Oops|Kernel panic|KASAN|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|bad unlock balance|lock held when returning|possible irq lock inversion|sleeping function called from invalid context|list_add corruption|list_del corruption|held lock freed'
+
+mkdir -p "$W"
+: >"$W/pids"
+echo -1000 >/proc/self/oom_score_adj	# this script and its helpers stay
+grep -q '^OomPardon:' /proc/self/status || { echo "Bail out! kernel without OOM pardon"; exit 4; }
+echo 0 >/proc/sys/vm/oom_dump_tasks	# a shorter OOM report per kill
+
+dmesg -w 2>/dev/null | grep -a --line-buffered -E "$BAD" >"$W/bad" &
+watcher=$!
+
+n=0
+result() { # OK DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = true ]; then echo "ok $n soak: $2"; else echo "not ok $n soak: $2"; fi
+}
+
+if [ -n "$KST" ]; then
+	echo "# the oom_pardon kselftests under the debug kernel"
+	"$KST" || true
+fi
+
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+memcg_kills() { awk '$1 == "oom_kill" { print $2 }' "$CG/memory.events"; }
+
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+mkdir -p "$CG"
+echo "$MEMCG_MAX" >"$CG/memory.max"
+[ ! -e "$CG/memory.swap.max" ] || echo 0 >"$CG/memory.swap.max"
+
+# in_cg CMD...: run CMD in the soak memcg at oom_score_adj 0, in the
+# background.
+in_cg() {
+	(
+		echo 0 >/proc/self/oom_score_adj
+		echo 0 >"$CG/cgroup.procs"
+		exec "$@"
+	) &
+}
+for mode in fork exec threads clonevm toggle toggle; do
+	in_cg "$BINDIR/pardoned" "$mode" "$W/pids"
+done
+# Every worker has written its pid(s) within 30 s.
+for _ in $(seq 300); do
+	[ "$(wc -l <"$W/pids")" -lt 7 ] || break
+	sleep 0.1
+done
+
+kills0=$(vmstat oom_kill)
+spare0=$(vmstat oom_pardon_spare)
+start=$(date +%s)
+deadline=$((start + LIMIT))
+restarts=0
+stress=
+echo "# soak: memcg $MEMCG_MAX, target $TARGET kills, at most $LIMIT s"
+while :; do
+	k=$(memcg_kills)
+	[ "$k" -lt "$TARGET" ] || break
+	now=$(date +%s)
+	[ "$now" -lt "$deadline" ] || break
+	if [ -z "$stress" ] || ! kill -0 "$stress" 2>/dev/null; then
+		[ -z "$stress" ] || restarts=$((restarts + 1))
+		in_cg stress-ng --vm 2 --vm-bytes 24M --timeout $((deadline - now))s \
+			--temp-path /tmp --quiet >>"$W/stress-ng.log" 2>&1
+		stress=$!
+	fi
+	[ $(((now - start) % 30)) -gt 1 ] || echo "# soak: $((now - start)) s, $k kills"
+	sleep 2
+done
+duration=$(($(date +%s) - start))
+
+# Stop stress-ng (bounded), leaving the pardoned processes alone.
+kill -TERM "$stress" 2>/dev/null || true
+for _ in $(seq 100); do
+	kill -0 "$stress" 2>/dev/null || break
+	sleep 0.3
+done
+while read -r p; do
+	awk -v p="$p" '$1 == p { f = 1 } END { exit !f }' "$W/pids" ||
+		kill -KILL "$p" 2>/dev/null || true
+done <"$CG/cgroup.procs"
+
+alive=0
+total=0
+lost=
+while read -r pid role; do
+	[ "$role" != toggle ] || continue
+	total=$((total + 1))
+	if [ "$(awk '$1 == "OomPardon:" { print $2 }' "/proc/$pid/status" 2>/dev/null)" = 1 ]; then
+		alive=$((alive + 1))
+	else
+		lost="$lost $role($pid)"
+	fi
+done <"$W/pids"
+toggles=0
+while read -r pid role; do
+	[ "$role" = toggle ] || continue
+	! kill -0 "$pid" 2>/dev/null || toggles=$((toggles + 1))
+done <"$W/pids"
+kills=$(memcg_kills)
+vkills=$(($(vmstat oom_kill) - kills0))
+spare=$(($(vmstat oom_pardon_spare) - spare0))
+
+echo 1 >"$CG/cgroup.kill"
+for _ in $(seq 100); do
+	rmdir "$CG" 2>/dev/null && break
+	sleep 0.2
+done
+
+sleep 1	# let the watcher catch up with the last messages
+kill "$watcher" 2>/dev/null || true
+dmesg | grep -a -E "$BAD" >>"$W/bad" || true
+bad=$(sort -u "$W/bad" | grep -c . || true)
+
+echo "# soak figures: $kills OOM kills in the memcg ($vkills in /proc/vmstat) in $duration s," \
+	"pardoned alive $alive/$total, togglers alive $toggles/2," \
+	"oom_pardon_spare +$spare, stress-ng restarts $restarts"
+[ -z "$lost" ] || echo "# pardoned processes dead or unpardoned:$lost"
+if [ "$bad" -gt 0 ]; then
+	echo "# kernel log lines that fail the soak:"
+	sort -u "$W/bad" | head -n 40 | sed 's/^/#   /'
+fi
+tail -n 5 "$W/stress-ng.log" | sed 's/^/# stress-ng: /'
+result "$([ "$kills" -ge "$TARGET" ] && echo true || echo false)" \
+	"at least $TARGET OOM kills ($kills in $duration s)"
+result "$([ "$total" -ge 5 ] && [ "$alive" -eq "$total" ] && echo true || echo false)" \
+	"every pardoned process alive and still pardoned ($alive/$total)"
+result "$([ "$spare" -gt 0 ] && echo true || echo false)" \
+	"kill paths passed over the pardoned (oom_pardon_spare +$spare)"
+result "$([ "$bad" -eq 0 ] && echo true || echo false)" \
+	"kernel log has no WARNING, BUG, lockdep or KASAN report ($bad lines)"
