@@ -358,10 +358,16 @@ static inline const char *oom_env_missing(struct oom_env *env)
 	return NULL;
 }
 
+/*
+ * Undo what oom_env_setup() did; env->error says what could not be undone,
+ * or is empty.
+ */
 static inline void oom_env_undo(struct oom_env *env)
 {
+	char procs[256] = "";
 	int err = 0;
 
+	env->error[0] = '\0';
 	if (env->cg_made) {
 		err = cg_destroy(env->cg);
 		if (!err)
@@ -376,9 +382,8 @@ static inline void oom_env_undo(struct oom_env *env)
 	if (env->saved_alloc_task != LONG_MIN &&
 	    !write_long(OOM_KILL_ALLOCATING_TASK, env->saved_alloc_task))
 		env->saved_alloc_task = LONG_MIN;
-	if (env->cg_made) {
-		char procs[256] = "";
 
+	if (env->cg_made) {
 		cg_read_text(env->cg, "cgroup.procs", procs, sizeof(procs));
 		snprintf(env->error, sizeof(env->error),
 			 "could not remove %s (%s), cgroup.procs: %s", env->cg,
@@ -388,14 +393,6 @@ static inline void oom_env_undo(struct oom_env *env)
 		snprintf(env->error, sizeof(env->error),
 			 "could not restore the vm.oom_* sysctls");
 	}
-}
-
-/* Teardown: undo everything; true when nothing was left behind. */
-static inline bool oom_env_teardown(struct oom_env *env)
-{
-	oom_env_undo(env);
-	return !env->cg_made && env->saved_max_kb == LONG_MIN &&
-	       env->saved_alloc_task == LONG_MIN;
 }
 
 /* Say what failed in env->error, undo the setup so far and return -1. */
