@@ -5,7 +5,8 @@
 # for the debug kernel (lockdep, KASAN, DEBUG_LIST, DEBUG_ATOMIC_SLEEP).
 #
 # Optionally runs the oom_pardon kselftest suite first, then the soak: a
-# memcg (memory.max 32M) where stress-ng's vm stressors are OOM-killed and
+# memcg (memory.max 32M) where stress-ng's vm stressors (40M each, kept
+# mapped) are OOM-killed and
 # respawned over and over, next to pardoned processes that fork, exec, run
 # threads and share an mm (CLONE_VM), and two that set and clear their
 # pardon all the time. It stops at KILLS kills or after LIMIT seconds.
@@ -80,7 +81,7 @@ while :; do
 	[ "$now" -lt "$deadline" ] || break
 	if [ -z "$stress" ] || ! kill -0 "$stress" 2>/dev/null; then
 		[ -z "$stress" ] || restarts=$((restarts + 1))
-		in_cg stress-ng --vm 2 --vm-bytes 24M --timeout $((deadline - now))s \
+		in_cg stress-ng --vm 2 --vm-bytes 40M --vm-keep --timeout $((deadline - now))s \
 			--temp-path /tmp --quiet >>"$W/stress-ng.log" 2>&1
 		stress=$!
 	fi
