@@ -6,10 +6,10 @@
 #
 # Optionally runs the oom_pardon kselftest suite first, then the soak: a
 # memcg (memory.max 32M) where stress-ng's vm stressors (40M each, kept
-# mapped) are OOM-killed and
-# respawned over and over, next to pardoned processes that fork, exec, run
-# threads and share an mm (CLONE_VM), and two that set and clear their
-# pardon all the time. It stops at KILLS kills or after LIMIT seconds.
+# mapped) are OOM-killed and respawned over and over, next to pardoned
+# processes that fork, exec, run threads and share an mm (CLONE_VM), and two
+# that set and clear their pardon all the time. It stops at KILLS kills or
+# after LIMIT seconds.
 #
 # KTAP results: enough kills, every pardoned process alive and still
 # pardoned, the pardon was honoured (oom_pardon_spare grew), and the kernel
