@@ -16,9 +16,10 @@
  *	Start LOCKER_CMD (sh -c, prints one line when it holds its memory) in
  *	CG/locker, write ADJ to its oom_score_adj unless ADJ is "-", then
  *	STRESS_CMD in CG/stress, until CG's memory.events counts KILLS OOM
- *	kills. A locker that dies is started again. Reports the kills, the
- *	locker's deaths and the time from the start of the pressure to the
- *	first kill.
+ *	kills while the locker is up. A locker that dies is started again.
+ *	Prints MODE, kills while the locker was up, the locker's deaths, the
+ *	time from the start of the pressure to the first kill, the run's
+ *	length (us) and all kills.
  *
  *   oombench tsc-hz
  *	Print the TSC rate (run on the host).
@@ -375,8 +376,12 @@ static pid_t start_in(const char *dir, const char *cmd, int out)
 	return p;
 }
 
-/* Start the locker; wait (bounded) until it holds its memory. */
-static pid_t start_locker(const char *dir, const char *cmd, const char *adj)
+/*
+ * Start the locker; wait (bounded) until it holds its memory. Under
+ * pressure (a restart) it may be killed before that: the caller sees it.
+ */
+static pid_t start_locker(const char *dir, const char *cmd, const char *adj,
+			  int restart, int *up)
 {
 	int64_t end = mono_us() + BOUND_S * 1000000LL;
 	char buf[64];
@@ -393,6 +398,11 @@ static pid_t start_locker(const char *dir, const char *cmd, const char *adj)
 		k = read(pfd[0], buf, sizeof(buf));
 		if (k > 0)
 			break;
+		if (k == 0 && restart) {
+			close(pfd[0]);
+			*up = 0;
+			return p;
+		}
 		if (k == 0 || mono_us() > end) {
 			errno = 0;
 			die("locker '%s' did not get ready", cmd);
@@ -401,64 +411,83 @@ static pid_t start_locker(const char *dir, const char *cmd, const char *adj)
 	}
 	close(pfd[0]);
 	if (strcmp(adj, "-")) {
-		snprintf(buf, sizeof(buf), "/proc/%d", p);
-		put(buf, "oom_score_adj", adj);
+		int fd;
+
+		snprintf(buf, sizeof(buf), "/proc/%d/oom_score_adj", p);
+		fd = open(buf, O_WRONLY);
+		if (fd < 0 || write(fd, adj, strlen(adj)) < 0) {
+			if (restart && errno == ESRCH) {
+				*up = 0;	/* killed meanwhile */
+				return p;
+			}
+			die("write %s to %s", adj, buf);
+		}
+		close(fd);
 	}
+	*up = 1;
 	return p;
 }
 
+/*
+ * Kills are counted while the locker is up (it holds its memory); kills
+ * while a killed locker restarts are counted apart, they cannot hit it.
+ */
 static int saves_bench(char **av)
 {
 	const char *cg = av[0], *mode = av[2], *adj = av[3];
 	const char *stress = av[4], *lcmd = av[5];
-	long want = atol(av[1]), kills = 0, deaths = 0;
+	long want = atol(av[1]), up_kills = 0, deaths = 0;
 	char lk[512], ss[512];
 	int64_t t0, first = -1, end;
-	long long k0, k;
+	long long k0, k, seen = 0;
 	pid_t locker, sng;
-	int st;
+	int st, up;
 
 	snprintf(lk, sizeof(lk), "%s/locker", cg);
 	snprintf(ss, sizeof(ss), "%s/stress", cg);
 	setup_cg(cg, "locker", "stress");
 	put(cg, "memory.max", getenv("BENCH_MEMCG_MAX") ?: "96M");
-	locker = start_locker(lk, lcmd, adj);
+	locker = start_locker(lk, lcmd, adj, 0, &up);
 	k0 = get(cg, "memory.events", "oom_kill");
 	t0 = now_us();
 	end = mono_us() + BOUND_S * 1000000LL;
 	sng = start_in(ss, stress, -1);
-	while (kills < want && mono_us() < end) {
+	while (up_kills < want && mono_us() < end) {
 		k = get(cg, "memory.events", "oom_kill") - k0;
-		if (k > kills) {
-			if (first < 0)
-				first = now_us() - t0;
-			kills = k;
-		}
+		if (k > seen && first < 0)
+			first = now_us() - t0;
 		if (waitpid(locker, &st, WNOHANG) == locker) {
-			deaths++;
+			/* The kill that ended it is counted before it dies. */
+			k = get(cg, "memory.events", "oom_kill") - k0;
+			if (up) {
+				up_kills += k - seen;
+				deaths++;
+			}
 			/* Only an OOM kill is expected; say if not. */
 			if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
 				fprintf(stderr, "oombench: locker ended with %#x\n", st);
-			locker = start_locker(lk, lcmd, adj);
+			locker = start_locker(lk, lcmd, adj, 1, &up);
+			k = get(cg, "memory.events", "oom_kill") - k0;
+		} else if (up) {
+			up_kills += k - seen;
 		}
+		seen = k;
 		if (waitpid(sng, &st, WNOHANG) == sng) {
 			fprintf(stderr, "oombench: '%s' ended (%#x)\n", stress, st);
 			break;
 		}
 		sleep_us(1000);
 	}
-	if (waitpid(locker, &st, WNOHANG) == locker)
-		deaths++;
-	printf("bench,saves,%s,%ld,%ld,%lld,%lld\n", mode, kills, deaths,
-	       (long long)first, (long long)(now_us() - t0));
+	printf("bench,saves,%s,%ld,%ld,%lld,%lld,%lld\n", mode, up_kills, deaths,
+	       (long long)first, (long long)(now_us() - t0), seen);
 	fflush(stdout);
 	empty(ss);
 	empty(lk);
 	rmdir(cg);
-	if (kills < want)
+	if (up_kills < want)
 		fprintf(stderr, "oombench: only %ld of %ld kills within %d s\n",
-			kills, want, BOUND_S);
-	return kills < want;
+			up_kills, want, BOUND_S);
+	return up_kills < want;
 }
 
 static __attribute__((noreturn)) void locker(long mb)
