@@ -149,6 +149,15 @@ static inline long status_pardon(pid_t pid)
 	return read_key(path, "OomPardon:\t");
 }
 
+/* A number from /proc/PID/status, such as "VmRSS:" in kB, or -1. */
+static inline long status_key(pid_t pid, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	return read_key(path, key);
+}
+
 static inline long vmstat_read(const char *key)
 {
 	return read_key("/proc/vmstat", key);
@@ -507,6 +516,13 @@ static inline void member_main(struct member *m, pid_t parent, int ctl,
 		_exit(1);
 	if (read(ctl, &c, 1) != 1)
 		_exit(0);
+	/*
+	 * Pin the code that allocates: otherwise, without swap, reclaim can
+	 * thrash on it (evict, refault, evict) for minutes, under emulation,
+	 * before the OOM killer is called at all.
+	 */
+	if (m->grow)
+		mlockall(MCL_CURRENT);
 	for (done = 0; done < m->grow; done += MB(1))
 		if (touch_anon(MB(1)) == MAP_FAILED)
 			member_fail(rep, 'm');

@@ -241,8 +241,10 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
 	ASSERT_EQ(0, member_go(&allocator));
 
 	rep = member_report(&allocator, OOM_SECS);
-	ASSERT_NE(-1, rep) TH_LOG("allocator neither done nor dead in %d s",
-				  OOM_SECS);
+	ASSERT_NE(-1, rep)
+		TH_LOG("allocator neither done nor dead in %d s (%s %ld of %zu kB, %s %ld kB)",
+		       OOM_SECS, "VmRSS", status_key(alloc_pid, "VmRSS:"),
+		       allocator.grow >> 10, "MemAvailable", mem_available_kb());
 	kills = vmstat_read("oom_kill ") - kills;
 	ASSERT_GT(kills, 0) TH_LOG("no OOM kill in /proc/vmstat: no global OOM");
 
