@@ -125,6 +125,9 @@ int main(int argc, char **argv)
 		if (!f || fprintf(f, "0\n") < 0 || fclose(f))
 			die(1, "oom_score_adj");
 		pardon(1);
+		/* Locked: no slow thrash of its own text before the OOM. */
+		if (mlockall(MCL_CURRENT | MCL_FUTURE))
+			die(1, "mlockall");
 		for (;;) {
 			char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

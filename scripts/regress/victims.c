@@ -107,6 +107,17 @@ static void set_adj(int adj)
 		_exit(90);
 }
 
+/*
+ * Locked in memory: with no swap, a global OOM is otherwise preceded by a
+ * long thrash of the programs' own text over 9p, which under TCG can take
+ * minutes. Locks are not inherited, so every child calls this too.
+ */
+static void lock_memory(void)
+{
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		_exit(95);
+}
+
 static void touch(char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i += 4096)
@@ -145,6 +156,7 @@ static pid_t spawn_role(const char *cg, int adj, long mb, int *ready_fd)
 				_exit(91);
 		}
 		set_adj(adj);
+		lock_memory();
 		mem = mmap(NULL, mb << 20, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
@@ -176,6 +188,7 @@ static pid_t spawn_trigger(const char *cg, int adj, long cap_mb)
 			_exit(91);
 	}
 	set_adj(adj);
+	lock_memory();
 	before = kills(cg);
 	for (long i = 0; i < cap_mb; i++) {
 		char *mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
@@ -329,6 +342,7 @@ int main(int argc, char **argv)
 	}
 	/* This process and its helpers are never the victim. */
 	set_adj(-1000);
+	lock_memory();
 	write_str(CGROOT "/cgroup.subtree_control", "+memory");
 	write_str("/proc/sys/vm/oom_dump_tasks", "0");
 	for (int i = 0; i < n; i++) {
