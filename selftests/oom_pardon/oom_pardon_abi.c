@@ -234,12 +234,17 @@ TEST_F(pardon, is_shared_by_threads)
 
 #define SHARER_STACK (256 * 1024)
 
-/* CLONE_VM child that waits until the parent closes its pipe. */
+/*
+ * CLONE_VM child that waits until the parent closes its pipe. Without
+ * CLONE_FILES it has its own copy of the write end: close that first.
+ */
 static int sharer_wait(void *arg)
 {
+	int *fds = arg;
 	char c;
 
-	while (read(*(int *)arg, &c, 1) > 0)
+	close(fds[1]);
+	while (read(fds[0], &c, 1) > 0)
 		;
 	return 0;
 }
@@ -266,7 +271,7 @@ TEST_F(pardon, is_equal_across_clone_vm_sharers)
 
 	/* Parent to child. */
 	pid = clone(sharer_wait, stack + SHARER_STACK, CLONE_VM | SIGCHLD,
-		    &fds[0]);
+		    fds);
 	ASSERT_GE(pid, 0) TH_LOG("clone(CLONE_VM): %s", strerror(errno));
 	EXPECT_EQ(0, status_pardon(pid));
 	EXPECT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
