@@ -339,11 +339,14 @@ static inline bool kmsg_find(int fd, const char *needle, const char *also)
 
 /*
  * Test environment for the OOM tests: a cgroup v2 child of the root with the
- * memory controller, and the OOM sysctls, each undone only if changed.
+ * memory controller, and the OOM sysctls, each undone only if changed. On a
+ * kernel without the pardon (@pardon false) vm.oom_pardon_max_kb does not
+ * exist and is left alone.
  */
 struct oom_env {
 	char root[256];
 	char cg[512];
+	bool pardon;			/* the kernel has the OOM pardon */
 	bool cg_made;
 	bool memory_enabled;
 	long saved_max_kb;		/* LONG_MIN: not changed */
@@ -351,20 +354,36 @@ struct oom_env {
 	char error[1024];
 };
 
-/* NULL when the OOM tests can run here, else why they cannot. */
-static inline const char *oom_env_missing(struct oom_env *env)
+/*
+ * NULL when an OOM test can run here, else why it cannot. A test that
+ * @needs_pardon cannot run on a kernel without the pardon; a control scene
+ * (nobody pardoned) can, and then sees the stock kernel's outcome.
+ */
+static inline const char *oom_env_missing(struct oom_env *env,
+					  bool needs_pardon)
 {
-	if (!pardon_supported())
+	env->pardon = pardon_supported();
+	if (needs_pardon && !env->pardon)
 		return "kernel without PR_GET_OOM_PARDON (prctl 83)";
 	if (geteuid() != 0)
 		return "needs root";
 	if (!cg2_memory_root(env->root, sizeof(env->root)))
 		return "no cgroup v2 mount with the memory controller";
-	if (access(OOM_PARDON_MAX_KB, W_OK))
+	if (env->pardon && access(OOM_PARDON_MAX_KB, W_OK))
 		return "no writable " OOM_PARDON_MAX_KB;
 	if (access(OOM_KILL_ALLOCATING_TASK, W_OK))
 		return "no writable " OOM_KILL_ALLOCATING_TASK;
 	return NULL;
+}
+
+/*
+ * oom_pardon_spare from /proc/vmstat (-1 if it is missing there), or 0 on a
+ * kernel without the pardon, which has no such counter: a control scene's
+ * checks of it then hold trivially.
+ */
+static inline long pardon_spare(const struct oom_env *env)
+{
+	return env->pardon ? vmstat_read("oom_pardon_spare ") : 0;
 }
 
 /*
@@ -424,8 +443,9 @@ oom_env_fail(struct oom_env *env, const char *fmt, ...)
 
 /*
  * Set the sysctls and create cgroup @name with memory.max @max (NULL: no
- * limit) and no swap. On failure everything done so far is undone and
- * env->error says what failed.
+ * limit) and no swap; @max_kb only applies to a kernel with the pardon. On
+ * failure everything done so far is undone and env->error says what failed.
+ * Call oom_env_missing() first.
  */
 static inline int oom_env_setup(struct oom_env *env, const char *name,
 				const char *max, long max_kb, long alloc_task)
@@ -434,11 +454,15 @@ static inline int oom_env_setup(struct oom_env *env, const char *name,
 
 	env->cg_made = false;
 	env->memory_enabled = false;
+	env->saved_max_kb = LONG_MIN;
+	env->saved_alloc_task = LONG_MIN;
 
-	env->saved_max_kb = read_long(OOM_PARDON_MAX_KB);
-	if (write_long(OOM_PARDON_MAX_KB, max_kb))
-		return oom_env_fail(env, "writing %ld to %s", max_kb,
-				    OOM_PARDON_MAX_KB);
+	if (env->pardon) {
+		env->saved_max_kb = read_long(OOM_PARDON_MAX_KB);
+		if (write_long(OOM_PARDON_MAX_KB, max_kb))
+			return oom_env_fail(env, "writing %ld to %s", max_kb,
+					    OOM_PARDON_MAX_KB);
+	}
 	env->saved_alloc_task = read_long(OOM_KILL_ALLOCATING_TASK);
 	if (write_long(OOM_KILL_ALLOCATING_TASK, alloc_task))
 		return oom_env_fail(env, "writing %ld to %s", alloc_task,
