@@ -57,6 +57,7 @@ in_cg() {
 		echo 0 >"$CG/cgroup.procs"
 		exec "$@"
 	) &
+	disown "$!"	# no job notices when they are killed at the end
 }
 for mode in fork exec threads clonevm toggle toggle; do
 	in_cg "$BINDIR/pardoned" "$mode" "$W/pids"
