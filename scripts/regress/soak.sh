@@ -18,8 +18,9 @@ set -eu -o pipefail
 readonly BINDIR=$1 TARGET=$2 LIMIT=$3 KST=${4:-}
 readonly CG=/sys/fs/cgroup/soak W=/tmp/soak
 readonly MEMCG_MAX=32M
-# What a debug kernel prints when something is wrong.
-readonly BAD='WARNING:|BUG:|Oops|Kernel panic|KASAN|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|bad unlock balance|lock held when returning|possible irq lock inversion|sleeping function called from invalid context|list_add corruption|list_del corruption|held lock freed'
+# What a debug kernel prints when something is wrong (a KASAN report
+# starts with "BUG: KASAN:", lockdep's with "WARNING:").
+readonly BAD='WARNING:|BUG:|Oops|Kernel panic|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|bad unlock balance|lock held when returning|possible irq lock inversion|sleeping function called from invalid context|list_add corruption|list_del corruption|held lock freed'
 
 mkdir -p "$W"
 : >"$W/pids"
