@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared helpers for the host-side scripts; sourced, never run.
 
 # Repository root and build directory (override with BUILD=...).
@@ -29,4 +30,40 @@ check_kver() {
 series_stamp() {
 	(cd "$TOP" && find "patches/$1" selftests Documentation -type f \
 		-print0 | sort -z | xargs -0 sha256sum) | sha256sum
+}
+
+# apply_series VERSION git|patch: apply patches/VERSION to the kernel tree
+# in the current directory, with git am (each patch one commit, the new
+# files it adds amended in) or patch -p1, adding the new files this
+# repository keeps once (patches/VERSION/overlay says which patch adds
+# which: selftests/X goes to tools/testing/selftests/X).
+apply_series() {
+	local pdir=$TOP/patches/$1 how=$2 patch overlay path dst
+	[ -f "$pdir/series" ] || die "no $pdir/series"
+	while read -r patch _; do
+		case $patch in ''|'#'*) continue ;; esac
+		if [ "$how" = git ]; then
+			git am -q --whitespace=nowarn "$pdir/$patch" ||
+				die "patch failed to apply: patches/$1/$patch"
+		else
+			patch -s -p1 --forward <"$pdir/$patch" ||
+				die "patch failed to apply: patches/$1/$patch"
+		fi
+		overlay=$(awk -v p="$patch" '$1 == p { $1 = ""; print }' \
+			"$pdir/overlay" 2>/dev/null)
+		for path in $overlay; do
+			case $path in
+			selftests/*) dst=tools/testing/$path ;;
+			Documentation/*) dst=$path ;;
+			*) die "overlay path outside selftests/ and Documentation/: $path" ;;
+			esac
+			mkdir -p "$(dirname "$dst")"
+			rm -rf "$dst"
+			cp -R "$TOP/$path" "$dst"
+			[ "$how" != git ] || git add -A -f "$dst"
+		done
+		if [ "$how" = git ] && [ -n "$overlay" ]; then
+			git commit -q --amend --no-edit
+		fi
+	done <"$pdir/series"
 }
