@@ -34,12 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef PR_SET_OOM_PARDON
-#define PR_SET_OOM_PARDON 82
-#endif
-#ifndef PR_GET_OOM_PARDON
-#define PR_GET_OOM_PARDON 83
-#endif
+/* The constants, as lockers get them: tools/oom-pardon's installed header */
+#include "oom-pardon.h"
 
 static const char *pidfile;
 
