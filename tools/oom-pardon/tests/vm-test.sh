@@ -298,7 +298,10 @@ else
 	pids+=("$!")
 	Xvfb :6 -ac -nolisten tcp >"$W/xvfb6.log" 2>&1 &
 	pids+=("$!")
-	wait_for 20 test -S /tmp/.X11-unix/X5 -a -S /tmp/.X11-unix/X6 || bail "Xvfb did not start"
+	# Xvfb starts in seconds, but under TCG on a loaded host it has been
+	# seen to need more than 20.
+	wait_for 120 test -S /tmp/.X11-unix/X5 -a -S /tmp/.X11-unix/X6 ||
+		bail "Xvfb did not start within 120 s: $(tail -n 3 "$W/xvfb5.log" "$W/xvfb6.log" | tr '\n' ' ')"
 	in_cgroup "${NOBODY[@]}" env DISPLAY=:5 HOME=/tmp "$OP" i3lock -n >"$W/i3lock5.log" 2>&1
 	locker=$pid
 	in_cgroup "${NOBODY[@]}" env DISPLAY=:6 HOME=/tmp i3lock -n >"$W/i3lock6.log" 2>&1
