@@ -127,9 +127,15 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 			_exit(126);
 		dup2(out, STDOUT_FILENO);
 		dup2(out, STDERR_FILENO);
-		/* stress-ng wants a writable --temp-path, even for --vm */
+		/*
+		 * stress-ng wants a writable --temp-path, even for --vm.
+		 * --vm-populate prefaults the whole mapping at once: the
+		 * default method alone can spend the whole run under TCG
+		 * without touching enough memory for an OOM.
+		 */
 		execlp("stress-ng", "stress-ng", "--vm", "2",
-		       "--vm-bytes", bytes, "--vm-keep", "--verbose",
+		       "--vm-bytes", bytes, "--vm-keep", "--vm-populate",
+		       "--verbose",
 		       "--temp-path", P_tmpdir, "--timeout", STRESS_SECS,
 		       NULL);
 		_exit(127);
