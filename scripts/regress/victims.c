@@ -125,6 +125,20 @@ static void lock_memory(const char *cg)
 		_exit(95);
 }
 
+/* A child joins the scene: its memcg (if any), its oom_score_adj, locks. */
+static void enter_scene(const char *cg, int adj)
+{
+	char path[512];
+
+	if (cg) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		if (write_str(path, "0"))
+			_exit(91);
+	}
+	set_adj(adj);
+	lock_memory(cg);
+}
+
 static void touch(char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i += 4096)
@@ -153,17 +167,10 @@ static pid_t spawn_role(const char *cg, int adj, long mb, int *ready_fd)
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		char path[512];
 		char *mem;
 
 		close(p[0]);
-		if (cg) {
-			snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-			if (write_str(path, "0"))
-				_exit(91);
-		}
-		set_adj(adj);
-		lock_memory(cg);
+		enter_scene(cg, adj);
 		mem = mmap(NULL, mb << 20, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
@@ -186,16 +193,9 @@ static pid_t spawn_trigger(const char *cg, int adj, long cap_mb)
 
 	if (pid)
 		return pid;
-	char path[512];
 	long before;
 
-	if (cg) {
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-		if (write_str(path, "0"))
-			_exit(91);
-	}
-	set_adj(adj);
-	lock_memory(cg);
+	enter_scene(cg, adj);
 	before = kills(cg);
 	for (long i = 0; i < cap_mb; i++) {
 		char *mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
