@@ -8,17 +8,9 @@ stock_image() { "$TOP/scripts/build-kernel" -k "$1" -f stock -p; }
 patched_image() { "$TOP/scripts/build-kernel" -k "$1" -f patched -p; }
 
 # kselftest_results < OUTPUT: "kind<TAB>name" per case of a kselftest
-# program's own output, in order. Unlike scripts/ktap-results it keeps the
-# name of a skipped case that older kselftest.h prints as
-# "ok N # SKIP name".
-kselftest_results() {
-	sed -n -E 's/^(not )?ok [0-9]+ (.*)$/\1\t\2/p' | awk -F'\t' '{
-		kind = $1 == "" ? "pass" : "fail"; name = $2
-		if (name ~ /^# *[Ss][Kk][Ii][Pp] /) { kind = "skip"; sub(/^# *[Ss][Kk][Ii][Pp] */, "", name) }
-		else if (name ~ /# *[Ss][Kk][Ii][Pp]/) kind = "skip"
-		sub(/ *#.*$/, "", name)
-		print kind "\t" name }'
-}
+# program's own output, in order: scripts/ktap-results -c without a label,
+# so nothing at all when there is no case ("Bail out!" is none).
+kselftest_results() { "$TOP/scripts/ktap-results" -c ""; }
 
 # side_by_side TITLE HEAD_A FILE_A HEAD_B FILE_B: print "name | a | b" for
 # two "kind<TAB>name" files (union of the names, first file's order), as
