@@ -91,8 +91,12 @@ int main(void)
 	link_to("/proc/self/fd/2", "/dev/stderr");
 	mnt("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 	    "gid=5,mode=620,ptmxmode=666");
-	mnt("tmpfs", "/dev/shm", "tmpfs", nosuid, "mode=1777");
-	mnt("tmpfs", "/tmp", "tmpfs", nosuid, "mode=1777");
+	/* Not nosuid: the tests install file-capability programs in /tmp. */
+	mnt("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
+	mnt("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");
+	/* What tmpfiles.d/x11.conf makes: X servers started together race to. */
+	if (mkdir("/tmp/.X11-unix", 01777) || chmod("/tmp/.X11-unix", 01777))
+		kmsg("vm-run init: cannot make %s\n", "/tmp/.X11-unix");
 	mnt("tmpfs", "/run", "tmpfs", nosuid, "mode=755");
 	mnt("cgroup2", "/sys/fs/cgroup", "cgroup2", nosuid | MS_NOEXEC, NULL);
 	mkdir("/run/vmrun", 0755);
