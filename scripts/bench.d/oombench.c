@@ -10,7 +10,8 @@
  *	counted), then OOM_REPS times a hog in CG/hog touches pages until the
  *	memcg OOM kills it: time from the start of the page fault that never
  *	returned (the triggering allocation) to the hog's death (waitpid).
- *	SCORE_REPS times: read /proc/PID/oom_score of every sleeper.
+ *	SCORE_REPS times: read /proc/PID/oom_score of every sleeper. Each
+ *	loop runs once more first, unrecorded (cold caches).
  *
  *   oombench saves CG KILLS MODE ADJ STRESS_CMD LOCKER_CMD
  *	Start LOCKER_CMD (sh -c, prints one line when it holds its memory) in
@@ -201,6 +202,81 @@ static void setup_cg(const char *cg, const char *a, const char *b)
 	mkcg(p);
 }
 
+/* Read /proc/PID/oom_score of every pid; the time it took (us). */
+static int64_t score_sweep(const long *pids, long npids)
+{
+	int64_t t0 = now_us();
+	char buf[64], line[32];
+	long i;
+
+	for (i = 0; i < npids; i++) {
+		ssize_t k;
+		int fd;
+
+		snprintf(buf, sizeof(buf), "/proc/%ld/oom_score", pids[i]);
+		fd = open(buf, O_RDONLY);
+		if (fd < 0)
+			die("open %s", buf);
+		k = read(fd, line, sizeof(line) - 1);
+		close(fd);
+		if (k <= 0)
+			die("read %s", buf);
+	}
+	return now_us() - t0;
+}
+
+/*
+ * A hog in HG touches pages until the memcg OOM of CG kills it; the time
+ * from the start of the page fault that never returned to its death (us).
+ */
+static int64_t memcg_oom(const char *cg, const char *hg, long hog, long r)
+{
+	volatile int64_t *shared;
+	long long kills = get(cg, "memory.events", "oom_kill");
+	int64_t t1, t0;
+	int st;
+	pid_t h;
+
+	shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		die("mmap");
+	shared[0] = 0;
+	h = fork();
+	if (h < 0)
+		die("fork hog");
+	if (!h) {
+		char *m;
+		long off;
+
+		join(hg);
+		m = mmap(NULL, 4 * hog, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			_exit(2);
+		/* The time before each fault; the last one is the
+		 * allocation the OOM killer ended.
+		 */
+		for (off = 0; off < 4 * hog; off += PAGE) {
+			shared[0] = now_us();
+			m[off] = 1;
+		}
+		_exit(3);
+	}
+	if (waitpid(h, &st, 0) != h)
+		die("waitpid hog");
+	t1 = now_us();
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL ||
+	    get(cg, "memory.events", "oom_kill") != kills + 1) {
+		errno = 0;
+		die("rep %ld: the hog was not the one OOM victim (status %#x)",
+		    r, st);
+	}
+	t0 = shared[0];
+	munmap((void *)shared, PAGE);
+	return t1 - t0;
+}
+
 static int path_bench(char **av)
 {
 	const char *cg = av[0];
@@ -209,7 +285,7 @@ static int path_bench(char **av)
 	long hog = atol(av[5]) << 20;
 	char sl[512], hg[512], buf[600], line[32];
 	long pardoned = n * pct / 100, i, r, npids = 0, *pids;
-	int ready[2], fd;
+	int ready[2];
 	long long base;
 	pid_t sp;
 	FILE *f;
@@ -275,26 +351,13 @@ static int path_bench(char **av)
 		die("%ld sleepers in %s, wanted %ld", npids, sl, n);
 	}
 
-	for (r = 0; r < score_reps; r++) {
-		int64_t t0 = now_us();
-		long long sum = 0;
+	/* One sweep unrecorded: the first one faults in procfs dentries. */
+	for (r = -1; r < score_reps; r++) {
+		int64_t t = score_sweep(pids, npids);
 
-		for (i = 0; i < npids; i++) {
-			ssize_t k;
-
-			snprintf(buf, sizeof(buf), "/proc/%ld/oom_score", pids[i]);
-			fd = open(buf, O_RDONLY);
-			if (fd < 0)
-				die("open %s", buf);
-			k = read(fd, line, sizeof(line) - 1);
-			close(fd);
-			if (k <= 0)
-				die("read %s", buf);
-			line[k] = 0;
-			sum += atoll(line);
-		}
-		printf("bench,path,%ld,score_us,%ld,%lld\n", n, r,
-		       (long long)(now_us() - t0));
+		if (r >= 0)
+			printf("bench,path,%ld,score_us,%ld,%lld\n", n, r,
+			       (long long)t);
 	}
 	fflush(stdout);
 
@@ -302,52 +365,14 @@ static int path_bench(char **av)
 	base = get(cg, "memory.current", NULL);
 	snprintf(buf, sizeof(buf), "%lld", base + hog);
 	put(cg, "memory.max", buf);
-	for (r = 0; r < oom_reps; r++) {
-		volatile int64_t *shared;
-		long long kills = get(cg, "memory.events", "oom_kill");
-		int64_t t1;
-		int st;
-		pid_t h;
+	/* One OOM unrecorded: the first one pays for cold caches. */
+	for (r = -1; r < oom_reps; r++) {
+		int64_t t = memcg_oom(cg, hg, hog, r);
 
-		shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (shared == MAP_FAILED)
-			die("mmap");
-		shared[0] = 0;
-		h = fork();
-		if (h < 0)
-			die("fork hog");
-		if (!h) {
-			char *m;
-			long off;
-
-			join(hg);
-			m = mmap(NULL, 4 * hog, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (m == MAP_FAILED)
-				_exit(2);
-			/* The time before each fault; the last one is the
-			 * allocation the OOM killer ended.
-			 */
-			for (off = 0; off < 4 * hog; off += PAGE) {
-				shared[0] = now_us();
-				m[off] = 1;
-			}
-			_exit(3);
-		}
-		if (waitpid(h, &st, 0) != h)
-			die("waitpid hog");
-		t1 = now_us();
-		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL ||
-		    get(cg, "memory.events", "oom_kill") != kills + 1) {
-			errno = 0;
-			die("rep %ld: the hog was not the one OOM victim (status %#x)",
-			    r, st);
-		}
-		printf("bench,path,%ld,oom_us,%ld,%lld\n", n, r,
-		       (long long)(t1 - shared[0]));
+		if (r >= 0)
+			printf("bench,path,%ld,oom_us,%ld,%lld\n", n, r,
+			       (long long)t);
 		fflush(stdout);
-		munmap((void *)shared, PAGE);
 	}
 	printf("bench,path,%ld,info_max_kb,%lld,-\n", n, (base + hog) >> 10);
 	empty(sl);
