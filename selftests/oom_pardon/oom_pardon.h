@@ -9,6 +9,7 @@
 #define __OOM_PARDON_H
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -35,10 +36,24 @@
 #define PR_GET_OOM_PARDON 83
 #endif
 
-#define OOM_PARDON_MAX_KB	"/proc/sys/vm/oom_pardon_max_kb"
-#define OOM_PARDON_MAX_KB_DEFAULT	262144L
+#define OOM_PARDON_BUDGET	"/proc/sys/vm/oom_pardon_budget_kbytes"
+#define OOM_PARDON_BUDGET_DEFAULT	262144L
+#define OOM_PARDON_USAGE	"/proc/sys/vm/oom_pardon_usage_kbytes"
+/* The per-process bound of the first version of the series, now gone. */
+#define OOM_PARDON_OLD_MAX_KB	"/proc/sys/vm/oom_pardon_max_kb"
 #define OOM_KILL_ALLOCATING_TASK "/proc/sys/vm/oom_kill_allocating_task"
 #define MB(x)			((size_t)(x) << 20)
+
+/*
+ * What the kernel's lines about the pardon say (SPEC section 2); every one
+ * of them starts with LOG_PARDON. A domain over its budget: LOG_OVER_BUDGET.
+ * The last resort's kill: LOG_LAST_RESORT. The summary after an OOM report
+ * whose selection passed over pardoned processes: LOG_SUMMARY.
+ */
+#define LOG_PARDON		"oom_pardon"
+#define LOG_OVER_BUDGET		"not honoured"
+#define LOG_LAST_RESORT		"last resort"
+#define LOG_SUMMARY		"spared"
 
 static inline int pardon_get(void)
 {
@@ -48,12 +63,6 @@ static inline int pardon_get(void)
 static inline int pardon_set(unsigned long on)
 {
 	return prctl(PR_SET_OOM_PARDON, on, 0, 0, 0);
-}
-
-/* True when the running kernel implements PR_GET_OOM_PARDON. */
-static inline bool pardon_supported(void)
-{
-	return pardon_get() >= 0 || errno != EINVAL;
 }
 
 /* Read a whole (small) file into @buf, NUL terminated; -errno on failure. */
@@ -95,6 +104,32 @@ static inline int write_text(const char *path, const char *str)
 	close(fd);
 	return ret;
 }
+
+/*
+ * True when the running kernel has the OOM pardon: the OomPardon: line of
+ * /proc/self/status first (the prctl numbers are provisional and could
+ * mean something else on another kernel), then PR_GET_OOM_PARDON.
+ */
+static inline bool pardon_supported(void)
+{
+	char buf[8192];
+
+	if (read_text("/proc/self/status", buf, sizeof(buf)) < 0 ||
+	    !strstr(buf, "\nOomPardon:\t"))
+		return false;
+	return pardon_get() >= 0 || errno != EINVAL;
+}
+
+/* Why pardon_supported() is false, for a SKIP. */
+#define NO_PARDON "kernel without the OOM pardon (no OomPardon: line in /proc/self/status, or no prctl 83)"
+
+/* True when the pardon is bounded by the budget of SPEC section 2. */
+static inline bool budget_supported(void)
+{
+	return !access(OOM_PARDON_BUDGET, F_OK);
+}
+
+#define NO_BUDGET "kernel with the pardon but without " OOM_PARDON_BUDGET " (the per-process bound of the first series)"
 
 static inline int write_long(const char *path, long val)
 {
@@ -301,6 +336,19 @@ static inline int cg_destroy(const char *cg)
 	return -EBUSY;
 }
 
+/* Create cgroup @name.PID under @parent into @cg; 0 or -errno. */
+static inline int cg_create(const char *parent, const char *name, char *cg,
+			    size_t size)
+{
+	snprintf(cg, size, "%s/%s.%d", parent, name, getpid());
+	return mkdir(cg, 0755) ? -errno : 0;
+}
+
+static inline long cg_oom_kills(const char *cg)
+{
+	return cg_read_key(cg, "memory.events", "oom_kill ");
+}
+
 /*
  * Kernel log: remember the end of /dev/kmsg, later look for a message
  * logged after that point.
@@ -338,39 +386,166 @@ static inline bool kmsg_find(int fd, const char *needle, const char *also)
 }
 
 /*
+ * The kernel log since kmsg_start(): the message text of every record, one
+ * a line, kept so that a scene can ask several questions about it.
+ */
+struct kmsg_log {
+	int fd;
+	char *text;
+	size_t len, size;
+};
+
+static inline int kmsg_start(struct kmsg_log *log)
+{
+	log->text = NULL;
+	log->len = 0;
+	log->size = 0;
+	log->fd = kmsg_open_at_end();
+	return log->fd < 0 ? -1 : 0;
+}
+
+/* Read what the kernel logged since the last call. */
+static inline void kmsg_update(struct kmsg_log *log)
+{
+	char rec[8192], *msg, *grown;
+	ssize_t len;
+	size_t mlen;
+
+	if (log->fd < 0)
+		return;
+	for (;;) {
+		len = read(log->fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		/* "prio,seq,time,flags;message\n continuation lines" */
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		mlen = strcspn(msg, "\n");
+		if (log->len + mlen + 2 > log->size) {
+			size_t size = log->size ? log->size * 2 : 1 << 16;
+
+			while (size < log->len + mlen + 2)
+				size *= 2;
+			grown = realloc(log->text, size);
+			if (!grown)
+				break;
+			log->text = grown;
+			log->size = size;
+		}
+		memcpy(log->text + log->len, msg, mlen);
+		log->len += mlen;
+		log->text[log->len++] = '\n';
+		log->text[log->len] = '\0';
+	}
+}
+
+/*
+ * How many lines logged since kmsg_start() contain @needle, and @also unless
+ * it is NULL; with @line non-NULL, the first of them is copied there.
+ */
+static inline int kmsg_count(struct kmsg_log *log, const char *needle,
+			     const char *also, char *line, size_t size)
+{
+	const char *p, *end;
+	int n = 0;
+
+	kmsg_update(log);
+	for (p = log->text; p && *p; p = end + 1) {
+		char buf[1024];
+		size_t l;
+
+		end = strchr(p, '\n');
+		if (!end)
+			break;
+		l = end - p < (long)sizeof(buf) - 1 ? (size_t)(end - p) :
+			sizeof(buf) - 1;
+		memcpy(buf, p, l);
+		buf[l] = '\0';
+		if (!strstr(buf, needle) || (also && !strstr(buf, also)))
+			continue;
+		if (!n && line && size) {
+			l = l < size ? l : size - 1;
+			memcpy(line, buf, l);
+			line[l] = '\0';
+		}
+		n++;
+	}
+	return n;
+}
+
+/* How many times the kernel logged "Killed process PID (" since the start. */
+static inline int kmsg_killed(struct kmsg_log *log, pid_t pid)
+{
+	char needle[48];
+
+	snprintf(needle, sizeof(needle), "Killed process %d (", pid);
+	return kmsg_count(log, needle, NULL, NULL, 0);
+}
+
+static inline void kmsg_stop(struct kmsg_log *log)
+{
+	if (log->fd >= 0)
+		close(log->fd);
+	free(log->text);
+	log->fd = -1;
+	log->text = NULL;
+}
+
+/* At most the last @max characters of the log, for a TH_LOG. */
+static inline const char *kmsg_tail(struct kmsg_log *log, size_t max)
+{
+	kmsg_update(log);
+	if (!log->text)
+		return "(nothing logged)";
+	return log->len > max ? log->text + log->len - max : log->text;
+}
+
+/*
  * Test environment for the OOM tests: a cgroup v2 child of the root with the
- * memory controller, and the OOM sysctls, each undone only if changed. On a
- * kernel without the pardon (@pardon false) vm.oom_pardon_max_kb does not
- * exist and is left alone.
+ * memory controller, and the OOM sysctls, each restored only if changed. On
+ * a kernel without the budget sysctl it is left alone (control scenes only).
  */
 struct oom_env {
 	char root[256];
 	char cg[512];
 	bool pardon;			/* the kernel has the OOM pardon */
+	bool budget;			/* ... bounded by the budget */
 	bool cg_made;
 	bool memory_enabled;
-	long saved_max_kb;		/* LONG_MIN: not changed */
+	long saved_budget;		/* LONG_MIN: not changed */
 	long saved_alloc_task;		/* LONG_MIN: not changed */
 	char error[1024];
 };
 
 /*
  * NULL when an OOM test can run here, else why it cannot. A test that
- * @needs_pardon cannot run on a kernel without the pardon; a control scene
- * (nobody pardoned) can, and then sees the stock kernel's outcome.
+ * @needs_pardon cannot run on a kernel without the pardon and its budget; a
+ * control scene (nobody pardoned) can, and then sees the stock kernel's
+ * outcome.
  */
 static inline const char *oom_env_missing(struct oom_env *env,
 					  bool needs_pardon)
 {
 	env->pardon = pardon_supported();
+	env->budget = env->pardon && budget_supported();
+	env->cg_made = false;
+	env->memory_enabled = false;
+	env->saved_budget = LONG_MIN;
+	env->saved_alloc_task = LONG_MIN;
+	env->error[0] = '\0';
 	if (needs_pardon && !env->pardon)
-		return "kernel without PR_GET_OOM_PARDON (prctl 83)";
+		return NO_PARDON;
+	if (needs_pardon && !env->budget)
+		return NO_BUDGET;
 	if (geteuid() != 0)
 		return "needs root";
 	if (!cg2_memory_root(env->root, sizeof(env->root)))
 		return "no cgroup v2 mount with the memory controller";
-	if (env->pardon && access(OOM_PARDON_MAX_KB, W_OK))
-		return "no writable " OOM_PARDON_MAX_KB;
+	if (env->budget && access(OOM_PARDON_BUDGET, W_OK))
+		return "no writable " OOM_PARDON_BUDGET;
 	if (access(OOM_KILL_ALLOCATING_TASK, W_OK))
 		return "no writable " OOM_KILL_ALLOCATING_TASK;
 	return NULL;
@@ -384,6 +559,16 @@ static inline const char *oom_env_missing(struct oom_env *env,
 static inline long pardon_spare(const struct oom_env *env)
 {
 	return env->pardon ? vmstat_read("oom_pardon_spare ") : 0;
+}
+
+/* Set the budget (kernels with it only), remembering the old value once. */
+static inline int oom_env_budget(struct oom_env *env, long kbytes)
+{
+	if (!env->budget)
+		return 0;
+	if (env->saved_budget == LONG_MIN)
+		env->saved_budget = read_long(OOM_PARDON_BUDGET);
+	return write_long(OOM_PARDON_BUDGET, kbytes);
 }
 
 /*
@@ -404,9 +589,9 @@ static inline void oom_env_undo(struct oom_env *env)
 	if (env->memory_enabled &&
 	    !cg_write(env->root, "cgroup.subtree_control", "-memory"))
 		env->memory_enabled = false;
-	if (env->saved_max_kb != LONG_MIN &&
-	    !write_long(OOM_PARDON_MAX_KB, env->saved_max_kb))
-		env->saved_max_kb = LONG_MIN;
+	if (env->saved_budget != LONG_MIN &&
+	    !write_long(OOM_PARDON_BUDGET, env->saved_budget))
+		env->saved_budget = LONG_MIN;
 	if (env->saved_alloc_task != LONG_MIN &&
 	    !write_long(OOM_KILL_ALLOCATING_TASK, env->saved_alloc_task))
 		env->saved_alloc_task = LONG_MIN;
@@ -416,7 +601,7 @@ static inline void oom_env_undo(struct oom_env *env)
 		snprintf(env->error, sizeof(env->error),
 			 "could not remove %s (%s), cgroup.procs: %s", env->cg,
 			 strerror(-err), procs);
-	} else if (env->saved_max_kb != LONG_MIN ||
+	} else if (env->saved_budget != LONG_MIN ||
 		   env->saved_alloc_task != LONG_MIN) {
 		snprintf(env->error, sizeof(env->error),
 			 "could not restore the vm.oom_* sysctls");
@@ -441,32 +626,10 @@ oom_env_fail(struct oom_env *env, const char *fmt, ...)
 	return -1;
 }
 
-/*
- * Set the sysctls and create cgroup @name with memory.max @max (NULL: no
- * limit) and no swap; @max_kb only applies to a kernel with the pardon. On
- * failure everything done so far is undone and env->error says what failed.
- * Call oom_env_missing() first.
- */
-static inline int oom_env_setup(struct oom_env *env, const char *name,
-				const char *max, long max_kb, long alloc_task)
+/* Turn the memory controller on for the children of env->root. */
+static inline int oom_env_memory(struct oom_env *env)
 {
 	char path[512], ctl[512];
-
-	env->cg_made = false;
-	env->memory_enabled = false;
-	env->saved_max_kb = LONG_MIN;
-	env->saved_alloc_task = LONG_MIN;
-
-	if (env->pardon) {
-		env->saved_max_kb = read_long(OOM_PARDON_MAX_KB);
-		if (write_long(OOM_PARDON_MAX_KB, max_kb))
-			return oom_env_fail(env, "writing %ld to %s", max_kb,
-					    OOM_PARDON_MAX_KB);
-	}
-	env->saved_alloc_task = read_long(OOM_KILL_ALLOCATING_TASK);
-	if (write_long(OOM_KILL_ALLOCATING_TASK, alloc_task))
-		return oom_env_fail(env, "writing %ld to %s", alloc_task,
-				    OOM_KILL_ALLOCATING_TASK);
 
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", env->root);
 	if (read_text(path, ctl, sizeof(ctl)) < 0)
@@ -476,36 +639,73 @@ static inline int oom_env_setup(struct oom_env *env, const char *name,
 			return oom_env_fail(env, "writing +memory to %s", path);
 		env->memory_enabled = true;
 	}
+	return 0;
+}
 
-	snprintf(env->cg, sizeof(env->cg), "%s/%s.%d", env->root, name,
-		 getpid());
-	if (mkdir(env->cg, 0755))
+/* memory.max @max (NULL: no limit) and no swap for cgroup @cg. */
+static inline int cg_limit(const char *cg, const char *max)
+{
+	if (max && cg_write(cg, "memory.max", max))
+		return -1;
+	if (cg_has_file(cg, "memory.swap.max") &&
+	    cg_write(cg, "memory.swap.max", "0"))
+		return -1;
+	return 0;
+}
+
+/*
+ * Set the sysctls and create cgroup @name with memory.max @max (NULL: no
+ * limit) and no swap; @budget_kb (vm.oom_pardon_budget_kbytes) only applies
+ * to a kernel with the budget. On failure everything done so far is undone
+ * and env->error says what failed. Call oom_env_missing() first.
+ */
+static inline int oom_env_setup(struct oom_env *env, const char *name,
+				const char *max, long budget_kb,
+				long alloc_task)
+{
+	if (oom_env_budget(env, budget_kb))
+		return oom_env_fail(env, "writing %ld to %s", budget_kb,
+				    OOM_PARDON_BUDGET);
+	env->saved_alloc_task = read_long(OOM_KILL_ALLOCATING_TASK);
+	if (write_long(OOM_KILL_ALLOCATING_TASK, alloc_task))
+		return oom_env_fail(env, "writing %ld to %s", alloc_task,
+				    OOM_KILL_ALLOCATING_TASK);
+	if (oom_env_memory(env))
+		return -1;
+	if (cg_create(env->root, name, env->cg, sizeof(env->cg)))
 		return oom_env_fail(env, "mkdir %s", env->cg);
 	env->cg_made = true;
-	if (max && cg_write(env->cg, "memory.max", max))
-		return oom_env_fail(env, "writing %s to %s/memory.max", max,
-				    env->cg);
-	if (cg_has_file(env->cg, "memory.swap.max") &&
-	    cg_write(env->cg, "memory.swap.max", "0"))
-		return oom_env_fail(env, "writing 0 to %s/memory.swap.max",
-				    env->cg);
+	if (cg_limit(env->cg, max))
+		return oom_env_fail(env, "limiting %s to %s without swap",
+				    env->cg, max ? max : "max");
 	return 0;
 }
 
 /*
  * A child process with a part in an OOM scene. It joins the cgroup, sets
  * its own oom_score_adj, pardons itself (the prctl acts on current only),
- * touches @touch bytes and reports 'r' (ready). On 'g' (go) it allocates
- * up to @grow more bytes, 1 MiB at a time, and reports 'd' (done). It
- * exits when the parent closes its end of the control pipe or dies.
+ * touches @touch bytes (locked first with @lock), forks @idlers idle
+ * children (they inherit the pardon) and reports 'r' (ready). On 'g' (go)
+ * it allocates up to @grow more bytes, 1 MiB at a time, and reports 'd'
+ * (done); with @kills set it stops as soon as that counter (memory.events
+ * or /proc/vmstat "oom_kill ") moved and reports 'k' instead. It exits when
+ * the parent closes its end of the control pipe or dies.
  */
 struct member {
 	const char *comm;
 	const char *cg;
 	int adj;
 	bool pardon;
+	bool lock;	/* mlockall before touching: no thrash of its text */
 	size_t touch;
+	int idlers;
 	size_t grow;
+	const char *kills;	/* file with an "oom_kill " line, or NULL */
+	/* Run by the member before it is ready (0: fine); @arg is theirs. */
+	int (*setup)(struct member *m);
+	/* Run by the member on 'g' instead of growing; reports itself. */
+	void (*go)(struct member *m, int rep);
+	void *arg;
 	pid_t pid;	/* 0 once reaped */
 	int status;	/* wait status once reaped */
 	int ctl;	/* parent writes */
@@ -519,9 +719,34 @@ static inline void member_fail(int rep, char why)
 	_exit(1);
 }
 
+/* Fork @n children that pause until they are killed or the parent dies. */
+static inline int fork_idlers(int n)
+{
+	pid_t parent = getpid();
+	int i;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return -1;
+		if (!pid) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			/* Hold none of the parent's pipes open. */
+			close_range(3, ~0U, 0);
+			for (;;)
+				pause();
+		}
+	}
+	return 0;
+}
+
 static inline void member_main(struct member *m, pid_t parent, int ctl,
 			       int rep)
 {
+	long kills0 = 0;
 	size_t done;
 	char c;
 
@@ -534,23 +759,40 @@ static inline void member_main(struct member *m, pid_t parent, int ctl,
 		member_fail(rep, 'a');
 	if (m->pardon && pardon_set(1))
 		member_fail(rep, 'p');
+	if (m->lock && mlockall(MCL_CURRENT | MCL_FUTURE))
+		member_fail(rep, 'l');
 	if (m->touch && touch_anon(m->touch) == MAP_FAILED)
 		member_fail(rep, 'm');
+	if (m->idlers && fork_idlers(m->idlers))
+		member_fail(rep, 'f');
+	if (m->setup && m->setup(m))
+		member_fail(rep, 's');
 	if (write(rep, "r", 1) != 1)
 		_exit(1);
 	if (read(ctl, &c, 1) != 1)
 		_exit(0);
+	if (m->go) {
+		m->go(m, rep);
+		while (read(ctl, &c, 1) > 0)
+			;
+		_exit(0);
+	}
 	/*
 	 * Pin the code that allocates: otherwise, without swap, reclaim can
 	 * thrash on it (evict, refault, evict) for minutes, under emulation,
 	 * before the OOM killer is called at all.
 	 */
-	if (m->grow)
+	if (m->grow && !m->lock)
 		mlockall(MCL_CURRENT);
-	for (done = 0; done < m->grow; done += MB(1))
+	if (m->kills)
+		kills0 = read_key(m->kills, "oom_kill ");
+	for (done = 0; done < m->grow; done += MB(1)) {
+		if (m->kills && read_key(m->kills, "oom_kill ") != kills0)
+			break;
 		if (touch_anon(MB(1)) == MAP_FAILED)
 			member_fail(rep, 'm');
-	if (write(rep, "d", 1) != 1)
+	}
+	if (write(rep, done < m->grow ? "k" : "d", 1) != 1)
 		_exit(1);
 	while (read(ctl, &c, 1) > 0)
 		;
@@ -587,9 +829,9 @@ static inline int member_start(struct member *m, int secs)
 	m->pid = -1;
 	m->ctl = -1;
 	m->rep = -1;
-	if (pipe(ctl))
+	if (pipe2(ctl, O_CLOEXEC))
 		return -1;
-	if (pipe(rep)) {
+	if (pipe2(rep, O_CLOEXEC)) {
 		close(ctl[0]);
 		close(ctl[1]);
 		return -1;
@@ -620,8 +862,14 @@ static inline const char *member_why(int ret)
 		return "cannot set oom_score_adj";
 	case 'p':
 		return "cannot pardon itself";
+	case 'l':
+		return "cannot lock its memory";
 	case 'm':
 		return "cannot map memory";
+	case 'f':
+		return "cannot fork its idle children";
+	case 's':
+		return "its setup failed";
 	case 0:
 		return "died before it was ready";
 	case -1:
@@ -678,6 +926,231 @@ static inline void member_stop(struct member *m)
 static inline long mem_available_kb(void)
 {
 	return read_key("/proc/meminfo", "MemAvailable:");
+}
+
+static inline long mem_total_kb(void)
+{
+	return read_key("/proc/meminfo", "MemTotal:");
+}
+
+/* Seconds since an arbitrary start, for deadlines. */
+static inline double now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* True while process @pid exists and is not a zombie. */
+static inline bool pid_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return false;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/*
+ * The badness baseline of @pid the way SPEC section 2 counts it (rss, swap
+ * entries and page tables) in KiB, computed from the page tables
+ * (smaps_rollup) rather than from the per-CPU approximations of the rss
+ * counters; -1 on error.
+ */
+static inline long baseline_kb(pid_t pid)
+{
+	char path[64];
+	long rss, swap, pte;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	rss = read_key(path, "Rss:");
+	swap = read_key(path, "Swap:");
+	pte = status_key(pid, "VmPTE:");
+	if (rss < 0 || pte < 0)
+		return -1;
+	return rss + (swap > 0 ? swap : 0) + pte;
+}
+
+/* The pid of the first "Killed process PID" since kmsg_start(), or 0. */
+static inline pid_t kmsg_first_victim(struct kmsg_log *log)
+{
+	const char *p;
+
+	kmsg_update(log);
+	p = log->text ? strstr(log->text, "Killed process ") : NULL;
+	return p ? strtol(p + strlen("Killed process "), NULL, 10) : 0;
+}
+
+/* A child of @parent (PPid: in /proc/PID/status), or 0 if none. */
+static inline pid_t child_of(pid_t parent)
+{
+	struct dirent *d;
+	pid_t pid, found = 0;
+	DIR *proc;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while (!found && (d = readdir(proc))) {
+		pid = strtol(d->d_name, NULL, 10);
+		if (pid > 0 && status_key(pid, "PPid:") == parent)
+			found = pid;
+	}
+	closedir(proc);
+	return found;
+}
+
+/*
+ * A swarm: a process that pardons itself (or not) in @cg and forks @n
+ * children that inherit it. Each child locks and touches @size bytes,
+ * 1 MiB at a time, writes 'd' on the done pipe and waits to be killed.
+ */
+#define SWARM_MAX	16
+
+struct swarm {
+	pid_t pid;		/* the swarm's parent */
+	int n;
+	pid_t child[SWARM_MAX];
+	int done;		/* read end: one 'd' per child done */
+	int finished;		/* children done so far */
+};
+
+static inline void swarm_main(const char *cg, bool pardon, int n,
+			      size_t size, int pids, int done)
+{
+	pid_t parent = getppid(), child;
+	size_t touched;
+	int i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "op_swarm", 0, 0, 0);
+	signal(SIGCHLD, SIG_IGN);	/* no zombies: a dead child is gone */
+	if (cg_write(cg, "cgroup.procs", "0") || (pardon && pardon_set(1)))
+		_exit(1);
+	for (i = 0; i < n; i++) {
+		child = fork();
+		if (child < 0)
+			_exit(1);
+		if (child) {
+			if (write(pids, &child, sizeof(child)) != sizeof(child))
+				_exit(1);
+			continue;
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NAME, "op_swarm_child", 0, 0, 0);
+		close(pids);
+		if (mlockall(MCL_CURRENT | MCL_FUTURE))
+			_exit(1);
+		for (touched = 0; touched < size; touched += MB(1))
+			if (touch_anon(MB(1)) == MAP_FAILED)
+				_exit(1);
+		if (write(done, "d", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pids);
+	while (getppid() == parent)
+		pause();
+	_exit(0);
+}
+
+/* Start a swarm of @n children of @size bytes; 0 or -1. */
+static inline int swarm_start(struct swarm *sw, const char *cg, bool pardon,
+			      int n, size_t size)
+{
+	int pids[2], done[2], i;
+
+	sw->pid = 0;
+	sw->n = 0;
+	sw->finished = 0;
+	sw->done = -1;
+	if (n > SWARM_MAX || pipe2(pids, O_CLOEXEC))
+		return -1;
+	if (pipe2(done, O_CLOEXEC | O_NONBLOCK)) {
+		close(pids[0]);
+		close(pids[1]);
+		return -1;
+	}
+	sw->pid = fork();
+	if (!sw->pid) {
+		close(pids[0]);
+		close(done[0]);
+		swarm_main(cg, pardon, n, size, pids[1], done[1]);
+	}
+	close(pids[1]);
+	close(done[1]);
+	sw->done = done[0];
+	for (i = 0; sw->pid > 0 && i < n; i++) {
+		if (read(pids[0], &sw->child[i], sizeof(pid_t)) !=
+		    sizeof(pid_t))
+			break;
+		sw->n++;
+	}
+	close(pids[0]);
+	return sw->n == n ? 0 : -1;
+}
+
+/* Children of the swarm dead so far (after reading the done pipe). */
+static inline int swarm_dead(struct swarm *sw)
+{
+	int i, dead = 0;
+	char c;
+
+	while (read(sw->done, &c, 1) == 1)
+		sw->finished++;
+	for (i = 0; i < sw->n; i++)
+		dead += !pid_alive(sw->child[i]);
+	return dead;
+}
+
+/*
+ * Wait up to @secs until every child of the swarm is done or dead; true
+ * when they are.
+ */
+static inline bool swarm_settle(struct swarm *sw, int secs)
+{
+	double end = now_secs() + secs;
+
+	for (;;) {
+		if (sw->finished + swarm_dead(sw) >= sw->n)
+			return true;
+		if (now_secs() > end)
+			return false;
+		nap_ms(100);
+	}
+}
+
+/* Children of the swarm that the kernel log names as OOM victims. */
+static inline int swarm_victims(struct swarm *sw, struct kmsg_log *log)
+{
+	int i, n = 0;
+
+	for (i = 0; i < sw->n; i++)
+		n += kmsg_killed(log, sw->child[i]) > 0;
+	return n;
+}
+
+static inline void swarm_stop(struct swarm *sw)
+{
+	if (sw->pid > 0) {
+		kill(sw->pid, SIGKILL);
+		waitpid(sw->pid, NULL, 0);
+	}
+	if (sw->done >= 0)
+		close(sw->done);
+	sw->pid = 0;
+	sw->done = -1;
 }
 
 #endif /* __OOM_PARDON_H */

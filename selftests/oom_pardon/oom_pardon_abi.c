@@ -75,8 +75,7 @@ FIXTURE(pardon) {
 FIXTURE_SETUP(pardon)
 {
 	if (!pardon_supported())
-		SKIP(return, "kernel without PR_GET_OOM_PARDON (prctl %d)",
-		     PR_GET_OOM_PARDON);
+		SKIP(return, NO_PARDON);
 	self->privileged = has_cap_sys_resource();
 	self->initial = pardon_get();
 }
@@ -339,8 +338,7 @@ FIXTURE_VARIANT_ADD(malformed, get_arg5) {
 FIXTURE_SETUP(malformed)
 {
 	if (!pardon_supported())
-		SKIP(return, "kernel without PR_GET_OOM_PARDON (prctl %d)",
-		     PR_GET_OOM_PARDON);
+		SKIP(return, NO_PARDON);
 	/* A set with on=1 could fail with EPERM first when unprivileged. */
 	if (variant->option == PR_SET_OOM_PARDON && !has_cap_sys_resource())
 		SKIP(return, NEEDS_CAP);
@@ -363,63 +361,91 @@ TEST_F(malformed, fails_with_einval)
 	EXPECT_EQ(before, pardon_get()) TH_LOG("a rejected call changed the flag");
 }
 
-FIXTURE(bound) {
-	long saved_max_kb;	/* LONG_MIN: sysctl not touched */
+FIXTURE(budget) {
+	long saved_budget;	/* LONG_MIN: sysctl not touched */
 	void *mem;
 };
 
-FIXTURE_VARIANT(bound) {
-	long max_kb;
+FIXTURE_VARIANT(budget) {
+	long budget_kb;		/* -1: what is pardoned now, plus 64 MiB */
 	bool honoured;
 };
 
-/* 8 MiB touched by the test stays well below the default bound. */
-FIXTURE_VARIANT_ADD(bound, default_bound) {
-	.max_kb = OOM_PARDON_MAX_KB_DEFAULT, .honoured = true,
+/* 8 MiB touched by the test stays well within the budget. */
+FIXTURE_VARIANT_ADD(budget, within) {
+	.budget_kb = -1, .honoured = true,
 };
 
-FIXTURE_VARIANT_ADD(bound, no_bound) {
-	.max_kb = 0, .honoured = true,
+/* 0 honours no pardon; the flag can still be set and read. */
+FIXTURE_VARIANT_ADD(budget, zero) {
+	.budget_kb = 0, .honoured = false,
 };
 
-FIXTURE_VARIANT_ADD(bound, exceeded) {
-	.max_kb = 1024, .honoured = false,
+/* The process alone is over a budget of 1 MiB. */
+FIXTURE_VARIANT_ADD(budget, exceeded) {
+	.budget_kb = 1024, .honoured = false,
 };
 
-FIXTURE_SETUP(bound)
+FIXTURE_SETUP(budget)
 {
-	self->saved_max_kb = LONG_MIN;
+	long budget = variant->budget_kb;
+
+	self->saved_budget = LONG_MIN;
 	self->mem = MAP_FAILED;
 	if (!pardon_supported())
-		SKIP(return, "kernel without PR_GET_OOM_PARDON (prctl %d)",
-		     PR_GET_OOM_PARDON);
+		SKIP(return, NO_PARDON);
+	if (!budget_supported())
+		SKIP(return, NO_BUDGET);
 	if (!has_cap_sys_resource() || geteuid() != 0)
-		SKIP(return, "needs root to write %s", OOM_PARDON_MAX_KB);
+		SKIP(return, "needs root to write %s", OOM_PARDON_BUDGET);
 
-	self->saved_max_kb = read_long(OOM_PARDON_MAX_KB);
-	ASSERT_NE(LONG_MIN, self->saved_max_kb)
-		TH_LOG("the prctl exists but %s does not", OOM_PARDON_MAX_KB);
-	ASSERT_EQ(0, write_long(OOM_PARDON_MAX_KB, variant->max_kb));
+	self->saved_budget = read_long(OOM_PARDON_BUDGET);
+	ASSERT_LE(0, self->saved_budget)
+		TH_LOG("cannot read %s", OOM_PARDON_BUDGET);
+	if (budget < 0) {
+		budget = read_long(OOM_PARDON_USAGE);
+		ASSERT_LE(0, budget) TH_LOG("cannot read %s", OOM_PARDON_USAGE);
+		budget += 65536;
+	}
+	ASSERT_EQ(0, write_long(OOM_PARDON_BUDGET, budget));
 }
 
-FIXTURE_TEARDOWN(bound)
+FIXTURE_TEARDOWN(budget)
 {
 	if (self->mem != MAP_FAILED)
 		munmap(self->mem, MB(8));
-	if (self->saved_max_kb != LONG_MIN) {
-		EXPECT_EQ(0, write_long(OOM_PARDON_MAX_KB, self->saved_max_kb))
-			TH_LOG("could not restore %s", OOM_PARDON_MAX_KB);
+	if (self->saved_budget != LONG_MIN) {
+		EXPECT_EQ(0, write_long(OOM_PARDON_BUDGET, self->saved_budget))
+			TH_LOG("could not restore %s", OOM_PARDON_BUDGET);
 	}
 }
 
 /*
- * oom_score reads 0 exactly while the pardon is honoured (within the bound),
+ * Wait up to 5 s (the documented staleness bound of the global sum is
+ * shorter) for /proc/@pid/oom_score to be 0 (@zero) or not; its last value.
+ */
+static long oom_score_settles(pid_t pid, bool zero)
+{
+	double end = now_secs() + 5;
+	long score;
+
+	for (;;) {
+		score = proc_long(pid, "oom_score");
+		if ((score == 0) == zero || now_secs() > end)
+			return score;
+		nap_ms(50);
+	}
+}
+
+/*
+ * oom_score reads 0 exactly while the global verdict honours the pardon,
  * oom_score_adj never changes, and reading /proc counts no spare.
  */
-TEST_F(bound, oom_score_is_zero_only_while_honoured)
+TEST_F(budget, oom_score_is_zero_only_while_honoured)
 {
 	pid_t me = getpid();
-	long spare;
+	long spare, score;
+	int i;
 
 	self->mem = touch_anon(MB(8));
 	ASSERT_NE(MAP_FAILED, self->mem);
@@ -429,21 +455,74 @@ TEST_F(bound, oom_score_is_zero_only_while_honoured)
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
 
 	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	score = oom_score_settles(me, variant->honoured);
 	if (variant->honoured) {
-		EXPECT_EQ(0, proc_long(me, "oom_score"));
+		EXPECT_EQ(0, score) TH_LOG("budget %ld, usage %ld",
+					   read_long(OOM_PARDON_BUDGET),
+					   read_long(OOM_PARDON_USAGE));
 	} else {
-		EXPECT_GT(proc_long(me, "oom_score"), 0)
-			TH_LOG("over the bound the pardon must not be honoured");
+		EXPECT_GT(score, 0)
+			TH_LOG("over the budget the pardon must not be honoured");
 	}
+	/* Sweep: reading the score many times changes no counter. */
+	for (i = 0; i < 100; i++)
+		proc_long(me, "oom_score");
 	EXPECT_EQ(500, proc_long(me, "oom_score_adj"));
-	EXPECT_EQ(1, pardon_get()) TH_LOG("the bound must not clear the flag");
+	EXPECT_EQ(1, pardon_get()) TH_LOG("the budget must not clear the flag");
 	EXPECT_EQ(1, status_pardon(me));
 
 	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
-	EXPECT_GT(proc_long(me, "oom_score"), 0);
+	EXPECT_GT(oom_score_settles(me, false), 0);
 	EXPECT_EQ(500, proc_long(me, "oom_score_adj"));
 	EXPECT_EQ(spare, vmstat_read("oom_pardon_spare "))
 		TH_LOG("reading /proc counted an oom_pardon_spare");
+}
+
+/*
+ * vm.oom_pardon_usage_kbytes follows the pardoned memory of the system:
+ * it grows by this process's baseline when it pardons itself and falls
+ * back when it clears the pardon; nobody can write it.
+ */
+TEST_F(budget, usage_follows_the_pardoned)
+{
+	long before, base, usage = -1;
+	double end;
+
+	/* Only the first variant: the budget does not matter here. */
+	if (variant->budget_kb >= 0)
+		SKIP(return, "covered by the 'within' variant");
+	EXPECT_NE(0, write_long(OOM_PARDON_USAGE, 0))
+		TH_LOG("%s is writable", OOM_PARDON_USAGE);
+	EXPECT_NE(0, access(OOM_PARDON_OLD_MAX_KB, F_OK))
+		TH_LOG("%s is still there", OOM_PARDON_OLD_MAX_KB);
+
+	self->mem = touch_anon(MB(8));
+	ASSERT_NE(MAP_FAILED, self->mem);
+	before = read_long(OOM_PARDON_USAGE);
+	ASSERT_LE(0, before);
+	base = baseline_kb(getpid());
+	ASSERT_LT(8192, base);
+
+	ASSERT_EQ(0, pardon_set(1)) TH_LOG("set: %s", strerror(errno));
+	/* Others may come and go: allow 2 MiB either way. */
+	for (end = now_secs() + 5; now_secs() < end; nap_ms(50)) {
+		usage = read_long(OOM_PARDON_USAGE);
+		if (labs(usage - before - base) <= 2048)
+			break;
+	}
+	EXPECT_GE(2048, labs(usage - before - base))
+		TH_LOG("usage %ld kB before, %ld kB pardoned (baseline %ld kB)",
+		       before, usage, base);
+
+	ASSERT_EQ(0, pardon_set(0)) TH_LOG("clear: %s", strerror(errno));
+	for (end = now_secs() + 5; now_secs() < end; nap_ms(50)) {
+		usage = read_long(OOM_PARDON_USAGE);
+		if (labs(usage - before) <= 2048)
+			break;
+	}
+	EXPECT_GE(2048, labs(usage - before))
+		TH_LOG("usage %ld kB before, %ld kB after clearing",
+		       before, usage);
 }
 
 TEST_HARNESS_MAIN

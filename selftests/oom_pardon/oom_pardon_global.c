@@ -4,9 +4,10 @@
  * machine: these tests exhaust all of its memory on purpose.
  *
  * A cgroup without a memory limit only groups the processes, so that the
- * teardown can kill whatever is left through cgroup.kill. A killable hog is
- * always present: a global OOM with only unkillable or pardoned processes
- * left panics the kernel.
+ * teardown can kill whatever is left through cgroup.kill. Every scene
+ * drives its memory pressure until the kill it waits for is seen (or a
+ * generous bound is hit, which fails with the reason), never for a fixed
+ * time, and restores every system-wide setting it changed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,8 +21,7 @@
 #include "oom_pardon.h"
 
 #define READY_SECS	60	/* touching hundreds of MiB under TCG */
-#define OOM_SECS	150
-#define STRESS_SECS	"20"	/* stress-ng --timeout */
+#define OOM_SECS	240	/* bound of the wait for a scene's OOM kill */
 
 static bool find_in_path(const char *name, char *path, size_t size)
 {
@@ -72,7 +72,7 @@ FIXTURE_SETUP(stress)
 	if (!find_in_path("stress-ng", path, sizeof(path)))
 		SKIP(return, "stress-ng not installed");
 	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_stress", NULL,
-				   OOM_PARDON_MAX_KB_DEFAULT, 0))
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
 		TH_LOG("%s", self->env.error);
 }
 
@@ -83,23 +83,58 @@ FIXTURE_TEARDOWN_PARENT(stress)
 	EXPECT_STREQ("", self->env.error);
 }
 
+/* Start stress-ng in @cg with two vm workers of @bytes each; its pid. */
+static pid_t stress_ng_start(const char *cg, const char *bytes, int secs,
+			     int out)
+{
+	char timeout[16];
+	pid_t pid;
+
+	snprintf(timeout, sizeof(timeout), "%ds", secs);
+	pid = fork();
+	if (pid)
+		return pid;
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cg_write(cg, "cgroup.procs", "0") ||
+	    set_oom_score_adj(getpid(), 1000))
+		_exit(126);
+	dup2(out, STDOUT_FILENO);
+	dup2(out, STDERR_FILENO);
+	/*
+	 * stress-ng wants a writable --temp-path, even for --vm.
+	 * --vm-populate prefaults the whole mapping at once: the default
+	 * method alone can spend a long time under TCG without touching
+	 * enough memory for an OOM. --timeout only bounds one run: the test
+	 * stops it as soon as a worker was OOM killed, and starts it again
+	 * when a run ended without one.
+	 */
+	execlp("stress-ng", "stress-ng", "--vm", "2", "--vm-bytes", bytes,
+	       "--vm-keep", "--vm-populate", "--verbose", "--temp-path",
+	       P_tmpdir, "--timeout", timeout, NULL);
+	_exit(127);
+}
+
 /*
- * stress-ng exhausts the whole machine: its workers are OOM killed, the
- * pardoned process (oom_score_adj 1000) survives.
+ * stress-ng exhausts the whole machine until one of its workers is OOM
+ * killed; the pardoned process (oom_score_adj 1000) survives.
  */
-TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
+TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 400)
 {
 	struct member locker = {
 		.comm = "op_locker", .cg = self->env.cg, .adj = 1000,
 		.pardon = true, .touch = MB(4),
 	};
 	long total_kb, kills, spare;
+	struct kmsg_log kmsg;
+	int out, status = 0, ret, runs = 0;
+	bool seen = false;
+	double end;
 	char bytes[32];
-	int kmsg, out, status, ret;
 	FILE *log;
-	pid_t pid;
+	pid_t pid = 0;
 
-	total_kb = read_key("/proc/meminfo", "MemTotal:");
+	total_kb = mem_total_kb();
 	ASSERT_GT(total_kb, 0);
 	/* Two workers of MemTotal each: twice what the machine has. */
 	snprintf(bytes, sizeof(bytes), "%ldk", total_kb);
@@ -108,8 +143,7 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 	spare = vmstat_read("oom_pardon_spare ");
 	ASSERT_GE(kills, 0);
 	ASSERT_GE(spare, 0) TH_LOG("no oom_pardon_spare in /proc/vmstat");
-	kmsg = kmsg_open_at_end();
-	ASSERT_GE(kmsg, 0) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
 	log = tmpfile();
 	ASSERT_NE(NULL, log) TH_LOG("tmpfile: %s", strerror(errno));
 	out = fileno(log);
@@ -117,49 +151,41 @@ TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 300)
 	ret = member_start(&locker, READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
 
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (cg_write(self->env.cg, "cgroup.procs", "0") ||
-		    set_oom_score_adj(getpid(), 1000))
-			_exit(126);
-		dup2(out, STDOUT_FILENO);
-		dup2(out, STDERR_FILENO);
-		/*
-		 * stress-ng wants a writable --temp-path, even for --vm.
-		 * --vm-populate prefaults the whole mapping at once: the
-		 * default method alone can spend the whole run under TCG
-		 * without touching enough memory for an OOM.
-		 */
-		execlp("stress-ng", "stress-ng", "--vm", "2",
-		       "--vm-bytes", bytes, "--vm-keep", "--vm-populate",
-		       "--verbose",
-		       "--temp-path", P_tmpdir, "--timeout", STRESS_SECS,
-		       NULL);
-		_exit(127);
+	for (end = now_secs() + OOM_SECS; !seen && now_secs() < end;
+	     nap_ms(100)) {
+		if (!pid) {
+			pid = stress_ng_start(self->env.cg, bytes,
+					      (int)(end - now_secs()) + 1, out);
+			ASSERT_LT(0, pid);
+			runs++;
+		}
+		seen = kmsg_count(&kmsg, "Killed process", "(stress-ng",
+				  NULL, 0) > 0;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			pid = 0;
+			ASSERT_FALSE(WIFEXITED(status) &&
+				     WEXITSTATUS(status) >= 126)
+				TH_LOG("could not start stress-ng (%d)",
+				       WEXITSTATUS(status));
+		}
 	}
-	if (wait_child(pid, OOM_SECS, &status)) {
+	if (pid) {
 		kill(-pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		TH_LOG("stress-ng did not end within %d s", OOM_SECS);
 	}
-	ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) >= 126)
-		TH_LOG("could not start stress-ng (%d)", WEXITSTATUS(status));
-
 	kills = vmstat_read("oom_kill ") - kills;
-	ASSERT_GT(kills, 0) TH_LOG("no OOM kill in /proc/vmstat, stress-ng said:\n%s",
-				   tail(file_text(out)));
-	EXPECT_TRUE(kmsg_find(kmsg, "Killed process", "(stress-ng") ||
-		    strstr(file_text(out), "OOM killer"))
-		TH_LOG("no stress-ng worker was OOM killed");
+	ASSERT_TRUE(seen)
+		TH_LOG("no stress-ng worker OOM killed within %d s (%d runs, oom_kill +%ld), stress-ng said:\n%s",
+		       OOM_SECS, runs, kills, tail(file_text(out)));
+	EXPECT_GT(kills, 0) TH_LOG("no OOM kill in /proc/vmstat");
 	EXPECT_TRUE(member_alive(&locker))
 		TH_LOG("pardoned process killed (status %#x)", locker.status);
 	EXPECT_EQ(1, status_pardon(locker.pid));
+	EXPECT_EQ(0, kmsg_killed(&kmsg, locker.pid));
 	EXPECT_LT(spare, vmstat_read("oom_pardon_spare "))
 		TH_LOG("oom_pardon_spare did not move: pardon never consulted");
-	close(kmsg);
+	TH_LOG("%d run(s) of stress-ng, %ld OOM kill(s)", runs, kills);
+	kmsg_stop(&kmsg);
 	fclose(log);
 	member_stop(&locker);
 }
@@ -187,8 +213,9 @@ FIXTURE_SETUP(allocating_task)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	/* No bound: the allocator grows past the default one. */
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_alloc", NULL, 0, 1))
+	/* A budget above the allocator's size, whatever the machine's. */
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_alloc", NULL,
+				   2 * mem_total_kb(), 1))
 		TH_LOG("%s", self->env.error);
 }
 
@@ -280,6 +307,234 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
 		close(kmsg);
 	member_stop(&allocator);
 	member_stop(&bystander);
+}
+
+#define SWARM		8	/* children of the swarm */
+
+FIXTURE(swarm) {
+	struct oom_env env;
+};
+
+FIXTURE_VARIANT(swarm) {
+	bool pardon;		/* the swarm and the locker are pardoned */
+};
+
+FIXTURE_VARIANT_ADD(swarm, pardoned) {
+	.pardon = true,
+};
+
+/* Control: the same scene with every pardon cleared. */
+FIXTURE_VARIANT_ADD(swarm, not_pardoned) {
+	.pardon = false,
+};
+
+FIXTURE_SETUP(swarm)
+{
+	const char *missing = oom_env_missing(&self->env, variant->pardon);
+
+	if (missing)
+		SKIP(return, "%s", missing);
+	/* A budget of a quarter of the machine, each child under it. */
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_swarm", NULL,
+				   mem_total_kb() / 4, 0))
+		TH_LOG("%s", self->env.error);
+}
+
+FIXTURE_TEARDOWN_PARENT(swarm)
+{
+	/* No TH_LOG here: it would also print after a failed ASSERT. */
+	oom_env_undo(&self->env);
+	EXPECT_STREQ("", self->env.error);
+}
+
+/*
+ * A pardoned process forks SWARM children of a fifth of the machine each,
+ * every one under the budget, all of them far over it, beside a small
+ * pardoned locker and an unpardoned bystander: no panic, swarm members are
+ * the victims, the bystander and the locker survive.
+ */
+TEST_F_TIMEOUT(swarm, members_die_bystander_and_locker_survive, 600)
+{
+	struct member locker = {
+		.comm = "op_locker", .cg = self->env.cg, .lock = true,
+		.pardon = variant->pardon, .touch = MB(4),
+	};
+	struct member bystander = {
+		.comm = "op_bystander", .cg = self->env.cg, .lock = true,
+		.touch = MB(8),
+	};
+	struct kmsg_log kmsg;
+	struct swarm sw;
+	int killed, ret;
+	long kills;
+
+	/* This process and its pipes are never the victim. */
+	ASSERT_EQ(0, set_oom_score_adj(getpid(), -1000));
+	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	kills = vmstat_read("oom_kill ");
+	ASSERT_GE(kills, 0);
+
+	ret = member_start(&locker, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
+	ret = member_start(&bystander, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", bystander.comm, member_why(ret));
+
+	ASSERT_EQ(0, swarm_start(&sw, self->env.cg, variant->pardon, SWARM,
+				 (size_t)mem_total_kb() / 5 * 1024))
+		TH_LOG("could not start the swarm");
+	/* Until every child is done or dead: OOM kills on the way. */
+	ASSERT_TRUE(swarm_settle(&sw, OOM_SECS))
+		TH_LOG("after %d s: %d children done, %d dead, oom_kill +%ld",
+		       OOM_SECS, sw.finished, swarm_dead(&sw),
+		       vmstat_read("oom_kill ") - kills);
+	killed = swarm_victims(&sw, &kmsg);
+	kills = vmstat_read("oom_kill ") - kills;
+	ASSERT_LT(0, kills) TH_LOG("no OOM kill in /proc/vmstat");
+	EXPECT_LT(0, killed) TH_LOG("no swarm child was the OOM victim");
+	EXPECT_TRUE(member_alive(&bystander))
+		TH_LOG("bystander killed (status %#x)", bystander.status);
+	EXPECT_EQ(0, kmsg_killed(&kmsg, bystander.pid));
+	EXPECT_TRUE(member_alive(&locker))
+		TH_LOG("locker killed (status %#x)", locker.status);
+	TH_LOG("swarm: %d children done, %d dead (%d OOM victims), oom_kill +%ld",
+	       sw.finished, swarm_dead(&sw), killed, kills);
+
+	swarm_stop(&sw);
+	kmsg_stop(&kmsg);
+	member_stop(&bystander);
+	member_stop(&locker);
+}
+
+#define SYSRQ_TRIGGER	"/proc/sysrq-trigger"
+#define MAX_ADJ		4096
+
+FIXTURE(sysrq) {
+	struct oom_env env;
+	int n;			/* processes whose oom_score_adj was changed */
+	pid_t pid[MAX_ADJ];
+	short adj[MAX_ADJ];
+};
+
+FIXTURE_VARIANT(sysrq) {
+	bool pardon;
+};
+
+FIXTURE_VARIANT_ADD(sysrq, pardoned) {
+	.pardon = true,
+};
+
+/* Control: SysRq-f kills the unpardoned locker. */
+FIXTURE_VARIANT_ADD(sysrq, not_pardoned) {
+	.pardon = false,
+};
+
+FIXTURE_SETUP(sysrq)
+{
+	const char *missing = oom_env_missing(&self->env, variant->pardon);
+
+	self->n = 0;
+	if (missing)
+		SKIP(return, "%s", missing);
+	if (access(SYSRQ_TRIGGER, W_OK))
+		SKIP(return, "no writable %s (CONFIG_MAGIC_SYSRQ)",
+		     SYSRQ_TRIGGER);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_sysrq", NULL,
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
+}
+
+FIXTURE_TEARDOWN_PARENT(sysrq)
+{
+	int i, failed = 0;
+
+	/* No TH_LOG here: it would also print after a failed ASSERT. */
+	for (i = 0; i < self->n; i++)
+		if (set_oom_score_adj(self->pid[i], self->adj[i]) &&
+		    kill(self->pid[i], 0) == 0)
+			failed++;
+	EXPECT_EQ(0, failed);
+	oom_env_undo(&self->env);
+	EXPECT_STREQ("", self->env.error);
+}
+
+/*
+ * Everybody but @keep to oom_score_adj -1000, remembering the old values
+ * in @self for the teardown; the number of processes changed.
+ */
+static int everybody_unkillable(FIXTURE_DATA(sysrq) *self, pid_t keep)
+{
+	struct dirent *d;
+	DIR *proc;
+	long adj;
+	pid_t pid;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while ((d = readdir(proc)) && self->n < MAX_ADJ) {
+		pid = strtol(d->d_name, NULL, 10);
+		if (pid <= 1 || pid == keep)
+			continue;
+		adj = proc_long(pid, "oom_score_adj");
+		if (adj == LONG_MIN || adj == -1000)
+			continue;
+		self->pid[self->n] = pid;
+		self->adj[self->n] = adj;
+		if (!set_oom_score_adj(pid, -1000))
+			self->n++;
+	}
+	closedir(proc);
+	return self->n;
+}
+
+/*
+ * SysRq-f with nobody but a pardoned locker left to kill kills nobody: the
+ * last resort never acts for a key press at a locked console.
+ */
+TEST_F_TIMEOUT(sysrq, f_spares_the_only_pardoned, 120)
+{
+	struct member locker = {
+		.comm = "op_locker", .cg = self->env.cg, .adj = 1000,
+		.pardon = variant->pardon, .touch = MB(4),
+	};
+	struct kmsg_log kmsg;
+	long kills, spare;
+	double end;
+	int ret;
+
+	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	kills = vmstat_read("oom_kill ");
+	spare = pardon_spare(&self->env);
+	ret = member_start(&locker, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
+	ASSERT_LT(0, everybody_unkillable(self, locker.pid));
+
+	ASSERT_EQ(0, write_text(SYSRQ_TRIGGER, "f"));
+	for (end = now_secs() + 30; now_secs() < end; nap_ms(100))
+		if (kmsg_count(&kmsg, "Manual OOM execution", NULL, NULL, 0) &&
+		    (!member_alive(&locker) ||
+		     kmsg_count(&kmsg, "OOM request ignored", NULL, NULL, 0) ||
+		     vmstat_read("oom_kill ") != kills))
+			break;
+	ASSERT_LT(0, kmsg_count(&kmsg, "Manual OOM execution", NULL, NULL, 0))
+		TH_LOG("SysRq-f did not run the OOM killer; log:\n%s",
+		       kmsg_tail(&kmsg, 1500));
+	if (variant->pardon) {
+		EXPECT_TRUE(member_alive(&locker))
+			TH_LOG("SysRq-f killed the pardoned locker");
+		EXPECT_EQ(kills, vmstat_read("oom_kill "));
+		EXPECT_EQ(0, kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT,
+					NULL, 0));
+		EXPECT_LT(0, kmsg_count(&kmsg, "OOM request ignored", NULL,
+					NULL, 0));
+		EXPECT_LE(spare + 1, pardon_spare(&self->env));
+	} else {
+		EXPECT_EQ(0, member_wait_exit(&locker, 30));
+		EXPECT_TRUE(member_oom_killed(&locker));
+		EXPECT_EQ(1, kmsg_killed(&kmsg, locker.pid));
+	}
+	kmsg_stop(&kmsg);
+	member_stop(&locker);
 }
 
 TEST_HARNESS_MAIN

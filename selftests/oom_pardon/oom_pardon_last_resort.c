@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * OOM pardon: the last resort. A pardon makes a process the OOM killer's
+ * last choice, never an impossible one: when an OOM finds nobody eligible
+ * but honoured pardoned processes, it kills the highest-scoring of them
+ * (never a -1000 task) and says so. It never acts after a scan that was
+ * aborted because an earlier victim is still exiting.
+ *
+ * Every scene is a real OOM in a small memory cgroup (no swap); each checks
+ * memory.events and the kernel log, and keeps a control without pardons.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "oom_pardon.h"
+
+#define READY_SECS	60
+#define OOM_SECS	180
+
+/* ---------------------------------------------------------------------
+ * A pardoned process alone in its memcg leaks: the last resort kills it
+ * once, logs it, and the memcg goes on working.
+ */
+FIXTURE(alone) {
+	struct oom_env env;
+};
+
+FIXTURE_VARIANT(alone) {
+	bool pardon;
+	bool beside_min;	/* a bigger pardoned -1000 process is there too */
+};
+
+FIXTURE_VARIANT_ADD(alone, pardoned) {
+	.pardon = true,
+};
+
+/* Control: unpardoned, the leak is an ordinary victim, no last resort. */
+FIXTURE_VARIANT_ADD(alone, not_pardoned) {
+	.pardon = false,
+};
+
+/* A -1000 process (pardoned as well, and bigger) is never the pick. */
+FIXTURE_VARIANT_ADD(alone, beside_min_adj) {
+	.pardon = true, .beside_min = true,
+};
+
+/* Control: the same without pardons. */
+FIXTURE_VARIANT_ADD(alone, beside_min_adj_not_pardoned) {
+	.pardon = false, .beside_min = true,
+};
+
+FIXTURE_SETUP(alone)
+{
+	const char *missing = oom_env_missing(&self->env, variant->pardon);
+
+	if (missing)
+		SKIP(return, "%s", missing);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_alone", "48M",
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
+}
+
+FIXTURE_TEARDOWN_PARENT(alone)
+{
+	/* No TH_LOG here: it would also print after a failed ASSERT. */
+	oom_env_undo(&self->env);
+	EXPECT_STREQ("", self->env.error);
+}
+
+/* Killed exactly once, one log line, and the memcg is not wedged. */
+TEST_F_TIMEOUT(alone, leaking_pardoned_is_killed_once, 300)
+{
+	struct member leak = {
+		.comm = "op_leak", .cg = self->env.cg,
+		.pardon = variant->pardon, .grow = MB(1024),
+	};
+	struct member min = {
+		.comm = "op_min_adj", .cg = self->env.cg, .adj = -1000,
+		.pardon = variant->pardon, .touch = MB(20),
+	};
+	struct member after = {
+		.comm = "op_after", .cg = self->env.cg, .touch = MB(16),
+	};
+	char pid[16], line[512] = "";
+	struct kmsg_log kmsg;
+	int ret, lines;
+
+	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	if (variant->beside_min) {
+		ret = member_start(&min, READY_SECS);
+		ASSERT_EQ(0, ret) TH_LOG("%s: %s", min.comm, member_why(ret));
+	}
+	ret = member_start(&leak, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", leak.comm, member_why(ret));
+	snprintf(pid, sizeof(pid), "%d", leak.pid);
+	ASSERT_EQ(0, member_go(&leak));
+
+	ASSERT_EQ(0, member_wait_exit(&leak, OOM_SECS))
+		TH_LOG("wedged? the leak is alive after %d s, oom_kill %ld; log:\n%s",
+		       OOM_SECS, cg_oom_kills(self->env.cg),
+		       kmsg_tail(&kmsg, 1500));
+	ASSERT_TRUE(member_oom_killed(&leak))
+		TH_LOG("the leak ended with status %#x: it grew 1 GiB in a 48M memcg?",
+		       leak.status);
+	EXPECT_EQ(1, cg_oom_kills(self->env.cg));
+	EXPECT_EQ(1, kmsg_killed(&kmsg, atoi(pid)));
+	lines = kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT, line,
+			   sizeof(line));
+	if (variant->pardon) {
+		EXPECT_EQ(1, lines)
+			TH_LOG("want one line with '%s' and '%s'; log:\n%s",
+			       LOG_PARDON, LOG_LAST_RESORT,
+			       kmsg_tail(&kmsg, 2000));
+		EXPECT_NE(NULL, strstr(line, pid))
+			TH_LOG("the line does not name %s: %s", pid, line);
+	} else {
+		EXPECT_EQ(0, lines);
+	}
+	EXPECT_EQ(0, kmsg_count(&kmsg, "no killable processes", NULL, NULL, 0));
+	if (variant->beside_min) {
+		EXPECT_TRUE(member_alive(&min))
+			TH_LOG("the -1000 process was killed");
+		EXPECT_EQ(0, kmsg_killed(&kmsg, min.pid));
+	}
+	/* Not wedged: a newcomer gets its memory. */
+	ret = member_start(&after, READY_SECS);
+	EXPECT_EQ(0, ret) TH_LOG("%s: %s", after.comm, member_why(ret));
+	EXPECT_EQ(1, cg_oom_kills(self->env.cg));
+	kmsg_stop(&kmsg);
+	member_stop(&after);
+	member_stop(&min);
+	member_stop(&leak);
+}
+
+/* ---------------------------------------------------------------------
+ * No last resort while an earlier victim is still exiting: the victim
+ * holds most of the memcg, -1000 allocators press on while it exits, the
+ * pardoned locker is the only other candidate.
+ */
+#define ALLOCATORS	4
+
+FIXTURE(exiting) {
+	struct oom_env env;
+};
+
+FIXTURE_VARIANT(exiting) {
+	bool pardon;
+};
+
+FIXTURE_VARIANT_ADD(exiting, pardoned) {
+	.pardon = true,
+};
+
+/* Control: the unpardoned locker (oom_score_adj 1000) is the victim. */
+FIXTURE_VARIANT_ADD(exiting, not_pardoned) {
+	.pardon = false,
+};
+
+FIXTURE_SETUP(exiting)
+{
+	const char *missing = oom_env_missing(&self->env, variant->pardon);
+
+	if (missing)
+		SKIP(return, "%s", missing);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_exiting", "64M",
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
+}
+
+FIXTURE_TEARDOWN_PARENT(exiting)
+{
+	/* No TH_LOG here: it would also print after a failed ASSERT. */
+	oom_env_undo(&self->env);
+	EXPECT_STREQ("", self->env.error);
+}
+
+static void *allocate_7m(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 7; i++)
+		if (touch_anon(MB(1)) == MAP_FAILED)
+			return (void *)1L;
+	return NULL;
+}
+
+/* ALLOCATORS threads allocate 7 MiB each at once, then report. */
+static void allocate_together(struct member *m, int rep)
+{
+	pthread_t t[ALLOCATORS];
+	void *ret;
+	int i, failed = 0;
+
+	for (i = 0; i < ALLOCATORS; i++)
+		if (pthread_create(&t[i], NULL, allocate_7m, NULL))
+			member_fail(rep, 'm');
+	for (i = 0; i < ALLOCATORS; i++)
+		failed |= pthread_join(t[i], &ret) || ret;
+	if (write(rep, failed ? "m" : "d", 1) != 1)
+		_exit(1);
+}
+
+/*
+ * The pardoned locker survives the OOMs that meet an earlier victim
+ * still exiting; only that victim dies.
+ */
+TEST_F_TIMEOUT(exiting, no_last_resort_while_victim_exits, 300)
+{
+	struct member locker = {
+		.comm = "op_locker", .cg = self->env.cg, .adj = 1000,
+		.pardon = variant->pardon, .touch = MB(4),
+	};
+	struct member victim = {
+		.comm = "op_victim", .cg = self->env.cg, .touch = MB(30),
+	};
+	struct member alloc = {
+		.comm = "op_alloc", .cg = self->env.cg, .adj = -1000,
+		.go = allocate_together,
+	};
+	struct kmsg_log kmsg;
+	int ret;
+
+	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	ret = member_start(&locker, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
+	ret = member_start(&victim, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", victim.comm, member_why(ret));
+	ret = member_start(&alloc, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", alloc.comm, member_why(ret));
+	ASSERT_EQ(0, member_go(&alloc));
+
+	ret = member_report(&alloc, OOM_SECS);
+	ASSERT_EQ('d', ret)
+		TH_LOG("the -1000 allocators did not finish (%d), oom_kill %ld; log:\n%s",
+		       ret, cg_oom_kills(self->env.cg), kmsg_tail(&kmsg, 1500));
+	ASSERT_LT(0, cg_oom_kills(self->env.cg));
+	if (variant->pardon) {
+		EXPECT_EQ(0, member_wait_exit(&victim, 30));
+		EXPECT_TRUE(member_oom_killed(&victim));
+		EXPECT_TRUE(member_alive(&locker))
+			TH_LOG("the pardoned locker was killed");
+		EXPECT_EQ(1, cg_oom_kills(self->env.cg));
+		EXPECT_EQ(0, kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT,
+					NULL, 0));
+	} else {
+		EXPECT_EQ(0, member_wait_exit(&locker, 30));
+		EXPECT_TRUE(member_oom_killed(&locker));
+	}
+	kmsg_stop(&kmsg);
+	member_stop(&alloc);
+	member_stop(&victim);
+	member_stop(&locker);
+}
+
+TEST_HARNESS_MAIN
