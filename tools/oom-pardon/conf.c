@@ -6,14 +6,38 @@
  *	/absolute/path/to/an/executable
  *	fallback oom_score_adj		(or: fallback none, the default)
  *
- * Leading and trailing blanks are ignored; blank lines are fine. Anything
- * else (relative paths, blanks inside a path, unknown settings, control characters, NUL bytes,
- * lines longer than CONF_LINE_MAX, files larger than CONF_SIZE_MAX) is an
- * error: an allowlist that cannot be read exactly is not trusted at all.
+ * Leading and trailing blanks (a CR included) are ignored; blank lines are
+ * fine. Anything else (relative paths, blanks inside a path, unknown
+ * settings, control characters, NUL bytes, lines longer than CONF_LINE_MAX,
+ * files larger than CONF_SIZE_MAX) is an error: an allowlist that cannot be
+ * read exactly is not trusted at all, and nobody but root is pardoned.
  */
 #include <string.h>
 
 #include "conf.h"
+
+const char *conf_unsafe(const struct stat *st, unsigned int type)
+{
+	if (S_ISLNK(st->st_mode))
+		return "a symbolic link (never followed)";
+	if ((st->st_mode & S_IFMT) != type)
+		return type == S_IFDIR ? "not a directory" : "not a regular file";
+	if (st->st_uid != 0)
+		return "not owned by root";
+	if (st->st_mode & 022)
+		return "writable by group or others";
+	return NULL;
+}
+
+/* An interpreter runs whatever its user hands it (BASH_ENV, PATH, -c...). */
+const char *conf_not_binary(const char *head, size_t n)
+{
+	if (n >= 2 && !memcmp(head, "#!", 2))
+		return "a script (#!): its interpreter runs what the user hands it";
+	if (n < 4 || memcmp(head, "\177ELF", 4))
+		return "not an ELF executable";
+	return NULL;
+}
 
 static int fail(struct conf *c, const char *why)
 {

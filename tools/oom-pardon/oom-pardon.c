@@ -3,7 +3,9 @@
  * oom-pardon - run a command, typically a screen locker, pardoned by the
  * OOM killer (prctl PR_SET_OOM_PARDON), with no privilege left when it runs.
  *
- * Installed with the file capability cap_sys_resource=p, never setuid.
+ * Installed with the file capability cap_sys_resource=p, never setuid. A
+ * locker must always start: whatever withholds the pardon gives one warning
+ * and the command runs unpardoned (--strict: exit 125 instead).
  * See oom-pardon(1) and SECURITY.md.
  */
 #define _GNU_SOURCE
@@ -16,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -26,7 +28,7 @@
 #define CONFIG_FILE "/etc/oom-pardon.conf"	/* a build-time setting only */
 #endif
 #ifndef VERSION
-#define VERSION "1.0"
+#define VERSION "2.0"
 #endif
 
 enum { EXIT_OWN = 125, EXIT_CANNOT_RUN = 126, EXIT_NOT_FOUND = 127 };
@@ -35,12 +37,14 @@ static void __attribute__((noreturn)) usage(void)
 {
 	printf("Usage:\n"
 	       " %1$s [options] [--] <command> [<argument>...]\n"
-	       " %1$s -p <pid>\n\n"
+	       " %1$s -p <pid>\n"
+	       " %1$s --check\n\n"
 	       "Run a command (a screen locker) pardoned by the OOM killer.\n\n"
 	       "Options:\n"
 	       " -p, --pid <pid>       show the pardon state of a process\n"
+	       " -c, --check           check this system's setup (exit 1 naming each problem)\n"
 	       " -s, --strict          fail (125) when the pardon cannot be given\n"
-	       " -a, --fallback-adj    on a kernel without the pardon, set oom_score_adj -1000\n\n"
+	       " -a, --fallback-adj    root only: without the pardon, set oom_score_adj -1000\n\n"
 	       " -h, --help            display this help\n"
 	       " -V, --version         display version\n\n"
 	       "Allowlist for non-root users: %2$s\n"
@@ -49,205 +53,254 @@ static void __attribute__((noreturn)) usage(void)
 	exit(EXIT_SUCCESS);
 }
 
-static void __attribute__((noreturn)) errtryhelp(void)
+static void __attribute__((noreturn)) errtryhelp(const char *why)
 {
-	fprintf(stderr, "Try '%s --help' for more information.\n",
-		program_invocation_short_name);
+	if (why)
+		warnx("%s", why);
+	fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
 	exit(EXIT_OWN);
 }
 
-static int read_long(const char *path, long *val)
+/* The number in /proc file FMT (of PID), or LONG_MIN; exits if MUST. */
+static long proc_long(const char *fmt, long pid, int must)
 {
-	FILE *f = fopen(path, "re");
-	int ok = f && fscanf(f, "%ld", val) == 1;
-
-	if (f)
-		fclose(f);
-	return ok ? 0 : -1;
-}
-
-static void __attribute__((noreturn)) show_pid(pid_t pid)
-{
-	char path[64], line[256];
-	long pardon = -1, kb = 0, bound, score, adj, v;
+	char path[64];
+	long val = LONG_MIN;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(path, sizeof(path), fmt, pid);
 	f = fopen(path, "re");
-	if (!f)
+	if ((!f || fscanf(f, "%ld", &val) != 1) && must)
 		err(EXIT_OWN, "cannot read %s", path);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "OomPardon: %ld", &v) == 1)
-			pardon = v;
-		else if (sscanf(line, "VmRSS: %ld", &v) == 1 ||
-			 sscanf(line, "VmSwap: %ld", &v) == 1 ||
-			 sscanf(line, "VmPTE: %ld", &v) == 1)
-			kb += v;
-	}
-	fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d/oom_score", pid);
-	if (read_long(path, &score))
-		err(EXIT_OWN, "cannot read %s", path);
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
-	if (read_long(path, &adj))
-		err(EXIT_OWN, "cannot read %s", path);
-	if (pardon < 0)
-		printf("pid %d's OOM pardon: unsupported (kernel without OomPardon)\n", pid);
-	else
-		printf("pid %d's OOM pardon: %ld\n", pid, pardon);
-	printf("pid %d's pardon honoured: ", pid);
+	if (f)
+		fclose(f);
+	return val;
+}
+
+static void __attribute__((noreturn)) show_pid(long pid)
+{
+	long pardon = -1, score = proc_long("/proc/%ld/oom_score", pid, 1),
+	     usage = proc_long("/proc/sys/vm/oom_pardon_usage_kbytes", 0, 0),
+	     budget = proc_long("/proc/sys/vm/oom_pardon_budget_kbytes", 0, 0);
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "OomPardon: %ld", &pardon);
+	if (f)
+		fclose(f);
+	snprintf(line, sizeof(line), pardon < 0 ? "unsupported (kernel without OomPardon)" : "%ld", pardon);
+	printf("pid %ld's OOM pardon: %s\npid %ld's pardon honoured: ", pid, line, pid);
 	if (pardon < 1)
-		printf("no\n");
-	else if (read_long("/proc/sys/vm/oom_pardon_max_kb", &bound))
-		printf("unknown (cannot read vm.oom_pardon_max_kb)\n");
-	else if (bound == 0)
-		printf("yes (%ld kB, vm.oom_pardon_max_kb is 0: no bound)\n", kb);
+		printf("no (not pardoned)\n");
+	else if (usage == LONG_MIN || budget == LONG_MIN)
+		printf("unknown (no vm.oom_pardon_usage_kbytes, vm.oom_pardon_budget_kbytes)\n");
 	else
-		printf("%s (%ld kB %s vm.oom_pardon_max_kb %ld kB)\n", kb <= bound ?
-		       "yes" : "no", kb, kb <= bound ? "<=" : ">", bound);
-	printf("pid %d's current OOM score: %ld\n", pid, score);
-	printf("pid %d's current OOM score adjust value: %ld\n", pid, adj);
+		printf("%s in a global OOM now (oom_score %ld; pardons hold %ld kB of vm.oom_pardon_budget_kbytes %ld kB)\n",
+		       score ? "no" : "yes", score, usage, budget);
+	printf("pid %ld's current OOM score: %ld\npid %ld's current OOM score adjust value: %ld\n",
+	       pid, score, pid, proc_long("/proc/%ld/oom_score_adj", pid, 1));
 	exit(EXIT_SUCCESS);
 }
 
 /* Refuse setups we were not built for (bwrap does the same at start-up). */
 static void check_setup(void)
 {
-	cap_flag_value_t f;
-	cap_value_t v;
-	cap_t caps;
+	cap_value_t sys_resource = CAP_SYS_RESOURCE;
+	cap_t caps = cap_get_proc(), none = cap_init();
+	char *text = caps ? cap_to_text(caps, NULL) : NULL;
 
 	if (getuid() != geteuid() || getgid() != getegid())
 		errx(EXIT_OWN, "refusing to run setuid or setgid; install with 'setcap cap_sys_resource=p' instead");
-	if (getuid() == 0)
-		return;		/* root holds every capability anyway */
-	caps = cap_get_proc();
-	if (!caps)
+	if (!caps || !none || !text || cap_clear_flag(caps, CAP_INHERITABLE) ||
+	    cap_set_flag(caps, CAP_PERMITTED, 1, &sys_resource, CAP_CLEAR))
 		err(EXIT_OWN, "cannot read capabilities");
-	for (v = 0; v < cap_max_bits(); v++)
-		if (v != CAP_SYS_RESOURCE && !cap_get_flag(caps, v, CAP_PERMITTED, &f) && f)
-			errx(EXIT_OWN, "refusing to run with %s permitted; only cap_sys_resource=p is expected",
-			     cap_to_name(v));
+	if (getuid() != 0 && cap_compare(caps, none))	/* root holds every capability anyway */
+		errx(EXIT_OWN, "refusing to run with capabilities '%s'; only cap_sys_resource=p is expected", text);
 	cap_free(caps);
+	cap_free(none);
+	cap_free(text);
 }
 
-static int try_open(const char *path, struct stat *st)
+/* Root of a user namespace is not root: its capabilities stop at the namespace. */
+static int in_userns(void)
 {
-	int fd = open(path, O_PATH | O_CLOEXEC);
+	unsigned int in, out, len = 0;
+	FILE *f = fopen("/proc/self/uid_map", "re");
 
-	if (fd < 0)
-		return -1;
-	if (!fstat(fd, st) && S_ISREG(st->st_mode) &&
-	    !faccessat(fd, "", X_OK, AT_EMPTY_PATH))
-		return fd;
-	close(fd);
-	errno = EACCES;
-	return -1;
+	if (f && fscanf(f, "%u %u %u", &in, &out, &len) != 3)
+		len = 0;
+	if (f)
+		fclose(f);
+	return f && len != UINT_MAX;
 }
 
-/* Open the command once, found the way execvp() finds it; 126/127 if not. */
-static int open_command(const char *cmd, struct stat *st)
+/* Why CAP_SYS_RESOURCE is, or for a user (AS_USER) would be, out of reach. */
+static const char *cap_cause(int as_user)
 {
-	const char *dir = getenv("PATH"), *end;
+	cap_t file = cap_get_file("/proc/self/exe");
+	char *text = file ? cap_to_text(file, NULL) : NULL;
+	int exact = text && !strcmp(text, "cap_sys_resource=p");
+	struct statvfs fs;
+
+	cap_free(file);
+	cap_free(text);
+	if (in_userns())
+		return "running in a user namespace, whose capabilities do not reach the OOM killer";
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
+		return "no_new_privs is set: the kernel ignores file capabilities under it";
+	if (cap_get_bound(CAP_SYS_RESOURCE) != 1)
+		return "CAP_SYS_RESOURCE is not in the bounding set";
+	if (as_user && !exact)
+		return "no file capability cap_sys_resource=p on this binary: not installed with setcap, "
+		       "or lost by a copy, an upgrade or a filesystem without them";
+	if (as_user && !statvfs("/proc/self/exe", &fs) && (fs.f_flag & ST_NOSUID))
+		return "the filesystem holding this binary is mounted nosuid: file capabilities are ignored";
+	return NULL;
+}
+
+/* The file COMMAND names, found as execvp() finds it: 0, or -1. */
+static int find_command(const char *cmd, struct stat *st)
+{
+	const char *dir = strchr(cmd, '/') ? "" : getenv("PATH"), *end;
 	char path[PATH_MAX];
-	int fd, denied = 0;
 
-	if (strchr(cmd, '/')) {
-		fd = try_open(cmd, st);
-		if (fd < 0)
-			err(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "%s", cmd);
-		return fd;
-	}
-	for (dir = dir && *dir ? dir : "/usr/local/bin:/usr/bin:/bin"; ; dir = end + 1) {
+	for (dir = dir ? dir : "/bin:/usr/bin"; ; dir = end + 1) {
 		end = strchrnul(dir, ':');
-		if (snprintf(path, sizeof(path), "%.*s%s%s", (int)(end - dir), dir,
-			     end > dir ? "/" : "", cmd) < (int)sizeof(path)) {
-			fd = try_open(path, st);
-			if (fd >= 0)
-				return fd;
-			denied |= errno == EACCES;
-		}
+		snprintf(path, sizeof(path), "%.*s%s%s", (int)(end - dir), dir, end > dir ? "/" : "", cmd);
+		if (!stat(path, st) && S_ISREG(st->st_mode) && !access(path, X_OK))
+			return 0;
 		if (!*end)
-			break;
+			return -1;
 	}
-	if (denied)
-		errx(EXIT_CANNOT_RUN, "%s: %s", cmd, strerror(EACCES));
-	errx(EXIT_NOT_FOUND, "%s: command not found", cmd);
 }
 
 struct command {
-	struct stat st;		/* of the opened executable */
-	int listed;		/* an allowlist entry is the same inode */
+	struct stat st;		/* of the file the user named */
+	int fd;			/* the listed file of that inode, opened by its listed path */
+	int fallback;		/* set oom_score_adj -1000 on a kernel without the pardon */
+	int check;		/* --check: judge every entry; 1 + the problems found */
+	char why[PATH_MAX + 160];	/* why the pardon is withheld */
 };
 
-static int match(const char *path, void *arg)
+static void report(struct command *cmd, const char *what, const char *bad, const char *good)
+{
+	cmd->check += !!bad;
+	printf("%s - %s: %s\n", bad ? "not ok" : "ok", what, bad ? bad : good);
+}
+
+/* An allowlist entry: the one that is the command's inode, or all with --check. */
+static int entry(const char *path, void *arg)
 {
 	struct command *cmd = arg;
 	struct stat st;
+	int fd = open(path, O_PATH | O_CLOEXEC), rd = -1;
+	const char *bad = fd < 0 || fstat(fd, &st) ? strerror(errno) : NULL;
+	char head[4], self[32];
+	ssize_t n = -1;
 
-	if (!stat(path, &st) && st.st_dev == cmd->st.st_dev && st.st_ino == cmd->st.st_ino)
-		cmd->listed = 1;
+	if (!cmd->check && (bad || cmd->fd >= 0 || st.st_dev != cmd->st.st_dev || st.st_ino != cmd->st.st_ino))
+		bad = "";	/* not the command (or missing): ignored */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (!bad && !(bad = conf_unsafe(&st, S_IFREG)) &&
+	    ((rd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || (n = pread(rd, head, 4, 0)) < 0))
+		bad = strerror(errno);
+	bad = bad ? bad : conf_not_binary(head, (size_t)n);
+	if (rd >= 0)
+		close(rd);
+	if (cmd->check)
+		report(cmd, path, bad, "root's alone, an ELF executable");
+	else if (bad && *bad)
+		snprintf(cmd->why, sizeof(cmd->why), "%s is listed, but %s", path, bad);
+	if (!cmd->check && !bad)
+		cmd->fd = fd;
+	else if (fd >= 0)
+		close(fd);
 	return 0;
 }
 
-/* Read the allowlist; only root may run without one. Returns the fallback. */
-static int load_config(struct command *cmd, int required)
+/* Read the allowlist: every directory above it and the file itself root's
+ * alone, no symlink followed, no FIFO waited for. 0, or -1 and cmd->why. */
+static int load_config(struct command *cmd)
 {
 	static char buf[CONF_SIZE_MAX + 1];
+	static const char file[] = CONFIG_FILE;
+	char dir[sizeof(file)];
+	const char *s, *bad = NULL;
+	ssize_t n = 0, len = 0;
 	struct stat st;
 	struct conf c;
-	ssize_t n, len = 0;
-	int fd = open(CONFIG_FILE, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = -1;
 
-	if (fd < 0 && errno == ENOENT && !required)
-		return 0;
-	if (fd < 0 || fstat(fd, &st))
-		err(EXIT_OWN, "%s", CONFIG_FILE);
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
-		errx(EXIT_OWN, "%s: unsafe: must be a regular file owned by root, writable by nobody else",
-		     CONFIG_FILE);
-	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
-		len += n;
-	if (n < 0)
-		err(EXIT_OWN, "%s", CONFIG_FILE);
-	close(fd);
-	if (conf_parse(buf, len, &c, match, cmd)) {
-		if (c.line)
-			errx(EXIT_OWN, "%s:%u: %s", CONFIG_FILE, c.line, c.error);
-		errx(EXIT_OWN, "%s: %s", CONFIG_FILE, c.error);
+	for (s = file; !bad && s; s = strchr(s + 1, '/')) {
+		snprintf(dir, sizeof(dir), "%.*s", s > file ? (int)(s - file) : 1, file);
+		bad = lstat(dir, &st) ? strerror(errno) : conf_unsafe(&st, S_IFDIR);
 	}
-	return c.fallback_adj;
+	if (bad)
+		return snprintf(cmd->why, sizeof(cmd->why), "%s: directory %s: %s", CONFIG_FILE, dir, bad), -1;
+	fd = open(CONFIG_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	bad = fd < 0 ? (errno == ELOOP ? "a symbolic link (never followed)" : strerror(errno)) :
+	      fstat(fd, &st) ? strerror(errno) : conf_unsafe(&st, S_IFREG);
+	while (!bad && (n = read(fd, buf + len, sizeof(buf) - (size_t)len)) > 0)
+		len += n;
+	if (fd >= 0)
+		close(fd);
+	if (!bad && n < 0)
+		bad = strerror(errno);
+	if (!bad && !conf_parse(buf, (size_t)len, &c, entry, cmd))
+		return cmd->fallback = c.fallback_adj, 0;
+	if (bad || !c.line)
+		snprintf(cmd->why, sizeof(cmd->why), "%s: %s", CONFIG_FILE, bad ? bad : c.error);
+	else
+		snprintf(cmd->why, sizeof(cmd->why), "%s:%u: %s", CONFIG_FILE, c.line, c.error);
+	if (cmd->fd >= 0)
+		close(cmd->fd);
+	return cmd->fd = -1;
 }
 
-/* A locker must never fail to lock: without --strict, warn and go on. */
-static void degrade(int strict, const char *cmd, const char *why, int errnum)
+/* --check: is this system ready to pardon a user's locker? */
+static int check_system(void)
 {
-	if (strict)
-		errx(EXIT_OWN, "%s%s%s", why, errnum ? ": " : "", errnum ? strerror(errnum) : "");
-	warnx("warning: %s%s%s; running %s without the OOM pardon",
-	      why, errnum ? ": " : "", errnum ? strerror(errnum) : "", cmd);
+	struct command cmd = { .fd = -1, .check = 1 };
+	long budget = proc_long("/proc/sys/vm/oom_pardon_budget_kbytes", 0, 0);
+	char text[96];
+
+	report(&cmd, "kernel", oom_pardon_supported() ? NULL : "no OOM pardon (PR_SET_OOM_PARDON)", "OOM pardon");
+	snprintf(text, sizeof(text), "vm.oom_pardon_budget_kbytes %ld", budget);
+	if (budget == LONG_MIN)
+		snprintf(text, sizeof(text), "unknown (no vm.oom_pardon_budget_kbytes)");
+	report(&cmd, "budget", budget ? NULL : "vm.oom_pardon_budget_kbytes is 0: no pardon is honoured", text);
+	report(&cmd, "capability", cap_cause(1), "cap_sys_resource=p on this binary, users get it");
+	load_config(&cmd);
+	report(&cmd, "allowlist", cmd.why[0] ? cmd.why : NULL, cmd.fallback ?
+	       CONFIG_FILE " is safe; fallback oom_score_adj (unbounded, inherited)" : CONFIG_FILE " is safe");
+	return cmd.check > 1;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pid",          required_argument, NULL, 'p' },
+		{ "check",        no_argument,       NULL, 'c' },
 		{ "strict",       no_argument,       NULL, 's' },
 		{ "fallback-adj", no_argument,       NULL, 'a' },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, fd, strict = 0, fallback = 0, supported, adjfd = -1, raised = 0,
-	    ret = 0, saved = 0;
+	int c, strict = 0, check = 0, asked_adj = 0, adjfd = -1, ret = -1, supported,
+	    root = getuid() == 0 && !in_userns();
 	cap_value_t sys_resource = CAP_SYS_RESOURCE;
-	struct command cmd = { .listed = 0 };
-	char *end;
+	cap_flag_value_t permitted = CAP_CLEAR;
+	struct command cmd = { .fd = -1 };
+	char *end, **args;
 	long pid = 0;
 	cap_t caps, none;
 
 	check_setup();
-	while ((c = getopt_long(argc, argv, "+p:sahV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:csahV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			errno = 0;
@@ -255,33 +308,44 @@ int main(int argc, char **argv)
 			if (errno || end == optarg || *end || pid <= 0 || pid > INT_MAX)
 				errx(EXIT_OWN, "invalid PID argument: '%s'", optarg);
 			break;
+		case 'c': check = 1; break;
 		case 's': strict = 1; break;
-		case 'a': fallback = 1; break;
+		case 'a': asked_adj = 1; break;
 		case 'h': usage();
 		case 'V': printf("%s %s\n", program_invocation_short_name, VERSION);
 			  return EXIT_SUCCESS;
-		default: errtryhelp();
+		default: errtryhelp(NULL);
 		}
 	}
-	if (pid && optind < argc)
-		warnx("--pid takes no command");
-	else if (pid)
+	if ((pid || check) && (optind < argc || (pid && check)))
+		errtryhelp("--pid and --check take nothing else");
+	if (check)
+		return check_system();
+	if (pid)
 		show_pid(pid);
-	else if (optind == argc)
-		warnx("no command specified");
-	if (pid || optind == argc)
-		errtryhelp();
+	if (optind == argc)
+		errtryhelp("no command specified");
+	args = argv + optind;
+	if (find_command(args[0], &cmd.st))
+		goto run;	/* execvp() says why: 126 or 127 */
 
-	fd = open_command(argv[optind], &cmd.st);
-	fallback |= load_config(&cmd, getuid() != 0);
-	if (getuid() != 0 && !cmd.listed)
-		errx(EXIT_OWN, "%s: not listed in %s", argv[optind], CONFIG_FILE);
-	supported = oom_pardon_get() >= 0 || errno != EINVAL;
-	if (!supported && fallback) {
-		adjfd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		if (adjfd < 0)
-			err(EXIT_OWN, "/proc/self/oom_score_adj");
-	}
+	supported = oom_pardon_supported();
+	cmd.fallback = root && asked_adj;
+	if (!root && in_userns())
+		snprintf(cmd.why, sizeof(cmd.why), "%s", cap_cause(0));
+	else if (!root && !load_config(&cmd) && cmd.fd < 0 && !cmd.why[0])
+		snprintf(cmd.why, sizeof(cmd.why), "%s: not listed in %s", args[0], CONFIG_FILE);
+	if (!cmd.why[0] && !supported && !cmd.fallback)
+		snprintf(cmd.why, sizeof(cmd.why), "kernel without PR_SET_OOM_PARDON%s", asked_adj && !root ?
+			 " (--fallback-adj is root's; others get it from the configuration only)" : "");
+	else if (!cmd.why[0] && !supported && (adjfd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) < 0)
+		snprintf(cmd.why, sizeof(cmd.why), "/proc/self/oom_score_adj: %s", strerror(errno));
+	caps = cap_get_proc();
+	if (!caps || cap_get_flag(caps, CAP_SYS_RESOURCE, CAP_PERMITTED, &permitted))
+		err(EXIT_OWN, "cannot read capabilities");
+	if (!cmd.why[0] && !permitted)
+		snprintf(cmd.why, sizeof(cmd.why), "%s", cap_cause(!root) ? cap_cause(!root) :
+			 "CAP_SYS_RESOURCE not granted by the kernel (is the helper being traced?)");
 
 	/*
 	 * ---- Privileged window: CAP_SYS_RESOURCE is effective for one call ----
@@ -289,47 +353,34 @@ int main(int argc, char **argv)
 	 * lockers authenticate through PAM's setuid unix_chkpwd, and with NNP
 	 * the kernel ignores setuid bits, so the screen would never unlock.
 	 */
-	caps = cap_get_proc();
-	if (!caps)
-		err(EXIT_OWN, "cannot read capabilities");
-	if ((supported || adjfd >= 0) &&
-	    !cap_set_flag(caps, CAP_EFFECTIVE, 1, &sys_resource, CAP_SET) &&
-	    !cap_set_proc(caps)) {
-		raised = 1;
-		ret = supported ? oom_pardon_set(1) :
-		      write(adjfd, "-1000", 5) == 5 ? 0 : -1;
-		saved = errno;
-	}
+	if (!cmd.why[0] && !cap_set_flag(caps, CAP_EFFECTIVE, 1, &sys_resource, CAP_SET) &&
+	    !cap_set_proc(caps))
+		ret = supported ? oom_pardon_set(1) : write(adjfd, "-1000", 5) == 5 ? 0 : -1;
+	c = errno;
 	if (cap_clear(caps) || cap_set_proc(caps) || cap_reset_ambient())
 		err(EXIT_OWN, "cannot drop capabilities");
 	cap_free(caps);
 	/* ---- End of privileged window: every capability set is cleared ---- */
 
+	/* The ambient set is a subset of permitted and inheritable: empty too. */
 	caps = cap_get_proc();
 	none = cap_init();
-	c = !caps || !none || cap_compare(caps, none);
-	for (cap_value_t v = 0; !c && v < cap_max_bits(); v++)
-		c = cap_get_ambient(v) != 0;
-	if (c)
+	if (!caps || !none || cap_compare(caps, none))
 		errx(EXIT_OWN, "capabilities still held after dropping them");
 	cap_free(caps);
 	cap_free(none);
-
-	if (!supported && !fallback)
-		degrade(strict, argv[optind], "kernel without PR_SET_OOM_PARDON", 0);
-	else if (!raised)
-		degrade(strict, argv[optind], getuid() ? "CAP_SYS_RESOURCE not permitted: not installed with 'setcap cap_sys_resource=p'"
-			: "CAP_SYS_RESOURCE not permitted (bounding set?)", 0);
-	else if (ret < 0)
-		degrade(strict, argv[optind], supported ? "PR_SET_OOM_PARDON" :
-			"cannot set oom_score_adj to -1000", saved);
+	if (!cmd.why[0] && ret < 0)
+		snprintf(cmd.why, sizeof(cmd.why), "%s: %s", supported ? "PR_SET_OOM_PARDON" :
+			 "cannot set oom_score_adj to -1000", strerror(c));
+	if (cmd.why[0] && strict)
+		errx(EXIT_OWN, "%s", cmd.why);
+	if (cmd.why[0])
+		warnx("warning: %s; running %s without the OOM pardon", cmd.why, args[0]);
 	if (adjfd >= 0)
 		close(adjfd);
-
-	fexecve(fd, argv + optind, environ);
-	if (errno == ENOENT) {	/* a script: its interpreter needs /dev/fd/N */
-		fcntl(fd, F_SETFD, 0);
-		fexecve(fd, argv + optind, environ);
-	}
-	err(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "%s", argv[optind]);
+	if (cmd.fd >= 0)	/* a listed file runs from its listed path: the file checked */
+		fexecve(cmd.fd, args, environ);
+	else
+run:		execvp(args[0], args);
+	err(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "%s", args[0]);
 }

@@ -47,6 +47,24 @@ static void check(const char *name, const char *buf, size_t len, int line,
 
 #define CHECK(name, s, line, paths, fb) check(name, s, sizeof(s) - 1, line, paths, fb)
 
+/* A file rule: conf_unsafe() or conf_not_binary() says WANT (NULL: accepted). */
+static void rule(const char *name, const char *got, const char *want)
+{
+	int good = want ? got && strstr(got, want) : !got;
+
+	failed |= !good;
+	printf("%s - rule: %s%s%s\n", good ? "ok" : "not ok", name, got ? ": " : "", got ? got : "");
+}
+
+static const char *unsafe(unsigned int mode, uid_t uid, unsigned int type)
+{
+	struct stat st = { .st_mode = mode, .st_uid = uid };
+
+	return conf_unsafe(&st, type);
+}
+
+#define BIN(s) conf_not_binary(s, sizeof(s) - 1)
+
 int main(void)
 {
 	char *big;
@@ -68,6 +86,27 @@ int main(void)
 	CHECK("control character", "/usr/bin/\033lock\n", 1, "", 0);
 	CHECK("NUL byte", "/usr/bin/i3lock\n/bin/\0x\n", 2, "", 0);
 	CHECK("garbage", "\x7f" "ELF\x02\x01\x01", 1, "", 0);
+
+	CHECK("a stray CR inside a line", "/usr/bin/i3\rlock\n", 1, "", 0);
+	CHECK("fallback is only ever the file's word", "/x\nfallback oom_score_adj\n", 0, "/x;", 1);
+
+	rule("root's 0644 file", unsafe(S_IFREG | 0644, 0, S_IFREG), NULL);
+	rule("root's 0755 directory", unsafe(S_IFDIR | 0755, 0, S_IFDIR), NULL);
+	rule("root's 0700 directory", unsafe(S_IFDIR | 0700, 0, S_IFDIR), NULL);
+	rule("a user's file", unsafe(S_IFREG | 0644, 1000, S_IFREG), "not owned by root");
+	rule("group-writable file", unsafe(S_IFREG | 0664, 0, S_IFREG), "writable by group or others");
+	rule("world-writable file", unsafe(S_IFREG | 0646, 0, S_IFREG), "writable by group or others");
+	rule("sticky /tmp is no place for it", unsafe(S_IFDIR | 01777, 0, S_IFDIR), "writable by group or others");
+	rule("a symlink is never followed", unsafe(S_IFLNK | 0777, 0, S_IFREG), "symbolic link");
+	rule("a FIFO", unsafe(S_IFIFO | 0644, 0, S_IFREG), "not a regular file");
+	rule("a directory where a file is wanted", unsafe(S_IFDIR | 0755, 0, S_IFREG), "not a regular file");
+	rule("a file where a directory is wanted", unsafe(S_IFREG | 0755, 0, S_IFDIR), "not a directory");
+	rule("an ELF executable", BIN("\177ELF"), NULL);
+	rule("a script", BIN("#!/bin/sh"), "a script (#!)");
+	rule("a script with a blank", BIN("#! /usr/bin/env bash"), "a script (#!)");
+	rule("an empty file", BIN(""), "not an ELF");
+	rule("a short file", BIN("\177EL"), "not an ELF");
+	rule("text", BIN("echo hi"), "not an ELF");
 
 	big = malloc(CONF_SIZE_MAX + 2);
 	if (!big)
