@@ -14,12 +14,16 @@
 #   make bench    stock vs patched KVER benchmarks into build/bench
 #
 # KVER picks the kernel (6.12 or 7.2); CHECK_KVERS the kernels make check
-# covers (default: both).
+# covers (default: both); ACCEL the QEMU accelerator: auto (default: KVM
+# only where it is fast, see scripts/vm-accel), kvm or tcg.
 
 KVER ?= 6.12
 CHECK_KVERS ?= 6.12 7.2
 BUILD ?= $(CURDIR)/build
 export BUILD
+ACCEL ?= auto
+VMRUN_ACCEL ?= $(ACCEL)
+export VMRUN_ACCEL
 
 .PHONY: all deps kernel stock helper series checkpatch demo check soak clean help
 
@@ -60,6 +64,6 @@ bench: deps
 	@KVER=$(KVER) scripts/bench
 
 clean:
-	rm -rf $(BUILD)/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \
+	rm -rf $(BUILD)/kbuild-* $(BUILD)/stock/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \
 		$(BUILD)/check $(BUILD)/vm-run
 	-$(MAKE) -s -C tools/oom-pardon clean

@@ -67,3 +67,56 @@ apply_series() {
 		fi
 	done <"$pdir/series"
 }
+
+# fmt_secs SECONDS: "4m07s" (or "52s").
+fmt_secs() {
+	if [ "$1" -ge 60 ]; then
+		printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+	else
+		printf '%ds' "$1"
+	fi
+}
+
+# kbuild_progress LABEL COUNTFILE: read kbuild's quiet output ("  CC  x.o")
+# on stdin and show on stderr how far the build is: the steps done, of the
+# count the last cold build recorded in COUNTFILE when there is one, and the
+# time elapsed. On a terminal one line is redrawn every second; otherwise
+# (CI logs) a plain line comes every 30 s. Other lines pass through.
+kbuild_progress() {
+	local label=$1 countfile=$2 total=0 n=0 line rc last=$SECONDS start=$SECONDS
+	local every=30 tty=false of=
+	if [ -t 2 ]; then tty=true; every=1; fi
+	[ ! -s "$countfile" ] || total=$(cat "$countfile")
+	show() {
+		of=
+		[ "$total" -eq 0 ] || [ "$n" -gt "$total" ] || of=" of ~$total"
+		if $tty; then
+			printf '\r\033[K%s: %s: %d steps%s, %s' "${0##*/}" "$label" "$n" "$of" \
+				"$(fmt_secs $((SECONDS - start)))" >&2
+		else
+			printf '%s: %s: %d steps%s, %s\n' "${0##*/}" "$label" "$n" "$of" \
+				"$(fmt_secs $((SECONDS - start)))" >&2
+		fi
+	}
+	while :; do
+		rc=0
+		IFS= read -r -t 1 line || rc=$?
+		if [ "$rc" -eq 0 ] || { [ "$rc" -le 128 ] && [ -n "$line" ]; }; then
+			case $line in
+			"  "[A-Z]*) n=$((n + 1)) ;;
+			make*:*directory*) ;;
+			*) ! $tty || printf '\r\033[K' >&2
+				printf '%s\n' "$line" >&2 ;;
+			esac
+		fi
+		[ "$rc" -eq 0 ] || [ "$rc" -gt 128 ] || break
+		if [ $((SECONDS - last)) -ge "$every" ]; then
+			show
+			last=$SECONDS
+		fi
+	done
+	show
+	! $tty || echo >&2
+	# A cold build does the most steps: remember that count.
+	[ "$n" -le "$total" ] || echo "$n" >"$countfile"
+}

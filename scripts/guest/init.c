@@ -8,7 +8,10 @@
  * the command to run. Mount what a small system needs, run
  * /run/vmrun/cmd with bash (output to /run/vmrun/out; the script writes its
  * own status to /run/vmrun/status), then reboot, which ends QEMU (it runs
- * with -no-reboot).
+ * with -no-reboot). /run/vmrun/shares, when vm-run writes it, lists
+ * further 9p shares ("TAG PATH" a line): the repository and the build
+ * directory when they live under /tmp, /run or /dev/shm, which get tmpfs
+ * mounts here; each is mounted back at its own path.
  *
  * A shell script did this before; every mount(8) and ln(1) it ran was a
  * dynamically linked program loaded over 9p, about 1.2 s of a TCG boot.
@@ -54,6 +57,37 @@ static void link_to(const char *target, const char *path)
 	unlink(path);
 	if (symlink(target, path))
 		kmsg("vm-run init: cannot link %s\n", path);
+}
+
+/* mkdir -p PATH (mode 0755); the caller reports a failure by the mount. */
+static void mkdirs(char *path)
+{
+	char *p;
+
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	mkdir(path, 0755);
+}
+
+static void mount_shares(void)
+{
+	char tag[32], path[4096];
+	FILE *f = fopen("/run/vmrun/shares", "r");
+
+	if (!f)
+		return;
+	while (fscanf(f, "%31s %4095s", tag, path) == 2) {
+		mkdirs(path);
+		if (mount(tag, path, "9p", MS_RDONLY,
+			  "trans=virtio,version=9p2000.L,msize=262144,cache=loose"))
+			kmsg("vm-run init: mount %s failed\n", path);
+	}
+	fclose(f);
 }
 
 static void end(void)
@@ -102,6 +136,7 @@ int main(void)
 	mkdir("/run/vmrun", 0755);
 	mnt("vmrun", "/run/vmrun", "9p", 0,
 	    "trans=virtio,version=9p2000.L,msize=262144,cache=none");
+	mount_shares();
 	if (sethostname("vm", 2))
 		kmsg("vm-run init: %s\n", "sethostname failed");
 	f = fopen("/proc/uptime", "r");
