@@ -5,6 +5,12 @@
  *
  *   pardoned hog            pardon itself, oom_score_adj 0, then allocate
  *                           1 MiB at a time forever
+ *   pardoned hog-min-adj    the same at oom_score_adj -1000, not pardoned
+ *   pardoned swarm PIDFILE  pardon, then keep 4 children of 8 MiB each
+ *                           alive, forking a new one for each that dies
+ *   pardoned churn PIDFILE  forever: set and clear the pardon, fork children
+ *                           that set, clear, fork, vfork and exit, with a
+ *                           CLONE_VM sharer toggling beside them
  *   pardoned fork PIDFILE   pardon, then fork children that touch memory
  *                           and exit, forever
  *   pardoned exec PIDFILE   pardon, then re-exec itself forever (same pid;
@@ -24,6 +30,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,17 +117,64 @@ static int clone_fn(void *arg)
 	return 0;
 }
 
+/* Touch @len bytes and keep them until killed. */
+static void hold(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		_exit(1);
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = 1;
+	for (;;)
+		pause();
+}
+
+/* CLONE_VM sharer of the churn: sets and clears the shared pardon. */
+static int toggle_fn(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (unsigned long i = 0;; i++) {
+		prctl(PR_SET_OOM_PARDON, i & 1, 0, 0, 0);
+		nap(1);
+	}
+	return 0;
+}
+
+/* A churn child: set, clear, fork a grandchild that sets and exits. */
+static void churn_child(void)
+{
+	pid_t pid;
+
+	pardon(1);
+	touch(256 << 10);
+	pardon(0);
+	pardon(1);
+	pid = fork();
+	if (!pid) {
+		pardon(0);
+		pardon(1);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 
 	pidfile = argc > 2 ? argv[2] : NULL;
-	if (!strcmp(mode, "hog")) {
+	if (!strcmp(mode, "hog") || !strcmp(mode, "hog-min-adj")) {
+		bool min = !strcmp(mode, "hog-min-adj");
 		FILE *f = fopen("/proc/self/oom_score_adj", "w");
 
-		if (!f || fprintf(f, "0\n") < 0 || fclose(f))
+		if (!f || fprintf(f, min ? "-1000\n" : "0\n") < 0 || fclose(f))
 			die(1, "oom_score_adj");
-		pardon(1);
+		if (!min)
+			pardon(1);
 		/* Locked: no slow thrash of its own text before the OOM. */
 		if (mlockall(MCL_CURRENT | MCL_FUTURE))
 			die(1, "mlockall");
@@ -186,6 +240,52 @@ int main(int argc, char **argv)
 		note_pid(pid, "clonevm-child");
 		clone_fn(NULL);
 	}
+	if (!strcmp(mode, "swarm")) {
+		int alive = 0;
+
+		pardon(1);
+		note_pid(getpid(), "swarm");
+		for (;;) {
+			while (alive < 4) {
+				pid_t pid = fork();
+
+				if (!pid) {
+					hold(8 << 20);
+					_exit(0);
+				}
+				if (pid > 0)
+					alive++;
+				else
+					nap(100);
+			}
+			if (wait(NULL) > 0)
+				alive--;
+		}
+	}
+	if (!strcmp(mode, "churn")) {
+		note_pid(getpid(), "churn");
+		if (clone(toggle_fn, clone_stack + sizeof(clone_stack),
+			  CLONE_VM | SIGCHLD, NULL) < 0)
+			die(1, "clone");
+		for (unsigned long i = 0;; i++) {
+			pid_t pid;
+
+			pardon(i & 1);
+			pid = fork();
+			if (!pid) {
+				churn_child();
+				_exit(0);
+			}
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+			pid = vfork();
+			if (!pid)
+				_exit(0);
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+			nap(10);
+		}
+	}
 	if (!strcmp(mode, "toggle")) {
 		note_pid(getpid(), "toggle");
 		for (unsigned long i = 0;; i++) {
@@ -193,6 +293,6 @@ int main(int argc, char **argv)
 			touch(128 << 10);
 		}
 	}
-	fprintf(stderr, "usage: pardoned hog|fork|exec|threads|clonevm|toggle [PIDFILE]\n");
+	fprintf(stderr, "usage: pardoned hog|hog-min-adj|fork|exec|threads|clonevm|toggle|swarm|churn [PIDFILE]\n");
 	return 1;
 }

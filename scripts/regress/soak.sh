@@ -7,9 +7,12 @@
 # Optionally runs the oom_pardon kselftest suite first, then the soak: a
 # memcg (memory.max 32M) where stress-ng's vm stressors (40M each, kept
 # mapped) are OOM-killed and respawned over and over, next to pardoned
-# processes that fork, exec, run threads and share an mm (CLONE_VM), and two
-# that set and clear their pardon all the time. It stops at KILLS kills or
-# after LIMIT seconds.
+# processes that fork, exec, run threads and share an mm (CLONE_VM), two
+# that set and clear their pardon all the time, a pardoned swarm (four
+# children of 8M, each replaced when it dies: over the soak's 16M budget
+# the pardons are void, under it they hold) and a set/clear/fork/vfork/exit
+# churn with a CLONE_VM sharer toggling beside it. It stops at KILLS kills
+# or after LIMIT seconds, and says every 30 s how many kills it has.
 #
 # KTAP results: enough kills, every pardoned process alive and still
 # pardoned, the pardon was honoured (oom_pardon_spare grew), and the kernel
@@ -18,6 +21,7 @@ set -eu -o pipefail
 readonly BINDIR=$1 TARGET=$2 LIMIT=$3 KST=${4:-}
 readonly CG=/sys/fs/cgroup/soak W=/tmp/soak
 readonly MEMCG_MAX=32M
+readonly BUDGET=16384	# kB: the swarm alone is over it
 # What a debug kernel prints when something is wrong (a KASAN report
 # starts with "BUG: KASAN:", lockdep's with "WARNING:").
 readonly BAD='WARNING:|BUG:|Oops|Kernel panic|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|bad unlock balance|lock held when returning|possible irq lock inversion|sleeping function called from invalid context|list_add corruption|list_del corruption|held lock freed'
@@ -27,6 +31,14 @@ mkdir -p "$W"
 echo -1000 >/proc/self/oom_score_adj	# this script and its helpers stay
 grep -q '^OomPardon:' /proc/self/status || { echo "Bail out! kernel without OOM pardon"; exit 4; }
 echo 0 >/proc/sys/vm/oom_dump_tasks	# a shorter OOM report per kill
+budget_file=/proc/sys/vm/oom_pardon_budget_kbytes
+saved_budget=
+if [ -w "$budget_file" ]; then
+	saved_budget=$(cat "$budget_file")
+	echo "$BUDGET" >"$budget_file"
+else
+	echo "# soak: no $budget_file (a kernel without the budget)"
+fi
 
 dmesg -w 2>/dev/null | grep -a --line-buffered -E "$BAD" >"$W/bad" &
 watcher=$!
@@ -60,12 +72,12 @@ in_cg() {
 	) &
 	disown "$!"	# no job notices when they are killed at the end
 }
-for mode in fork exec threads clonevm toggle toggle; do
+for mode in fork exec threads clonevm toggle toggle swarm churn; do
 	in_cg "$BINDIR/pardoned" "$mode" "$W/pids"
 done
 # Every worker has written its pid(s) within 30 s.
 for _ in $(seq 300); do
-	[ "$(wc -l <"$W/pids")" -lt 7 ] || break
+	[ "$(wc -l <"$W/pids")" -lt 9 ] || break
 	sleep 0.1
 done
 
@@ -75,6 +87,7 @@ start=$(date +%s)
 deadline=$((start + LIMIT))
 restarts=0
 stress=
+next_progress=$start
 echo "# soak: memcg $MEMCG_MAX, target $TARGET kills, at most $LIMIT s"
 while :; do
 	k=$(memcg_kills)
@@ -87,7 +100,10 @@ while :; do
 			--temp-path /tmp --quiet >>"$W/stress-ng.log" 2>&1
 		stress=$!
 	fi
-	[ $(((now - start) % 30)) -gt 1 ] || echo "# soak: $((now - start)) s, $k kills"
+	if [ "$now" -ge "$next_progress" ]; then
+		echo "# soak: $((now - start)) s of at most $LIMIT, $k of $TARGET kills"
+		next_progress=$((now + 30))
+	fi
 	sleep 2
 done
 duration=$(($(date +%s) - start))
@@ -107,7 +123,7 @@ alive=0
 total=0
 lost=
 while read -r pid role; do
-	[ "$role" != toggle ] || continue
+	case $role in toggle|churn) continue ;; esac
 	total=$((total + 1))
 	if [ "$(awk '$1 == "OomPardon:" { print $2 }' "/proc/$pid/status" 2>/dev/null)" = 1 ]; then
 		alive=$((alive + 1))
@@ -117,7 +133,7 @@ while read -r pid role; do
 done <"$W/pids"
 toggles=0
 while read -r pid role; do
-	[ "$role" = toggle ] || continue
+	case $role in toggle|churn) ;; *) continue ;; esac
 	! kill -0 "$pid" 2>/dev/null || toggles=$((toggles + 1))
 done <"$W/pids"
 kills=$(memcg_kills)
@@ -129,6 +145,7 @@ for _ in $(seq 100); do
 	rmdir "$CG" 2>/dev/null && break
 	sleep 0.2
 done
+[ -z "$saved_budget" ] || echo "$saved_budget" >"$budget_file"
 
 sleep 1	# let the watcher catch up with the last messages
 kill "$watcher" 2>/dev/null || true
@@ -136,7 +153,7 @@ dmesg | grep -a -E "$BAD" >>"$W/bad" || true
 bad=$(sort -u "$W/bad" | grep -c . || true)
 
 echo "# soak figures: $kills OOM kills in the memcg ($vkills in /proc/vmstat) in $duration s," \
-	"pardoned alive $alive/$total, togglers alive $toggles/2," \
+	"pardoned alive $alive/$total, togglers and churn alive $toggles/3," \
 	"oom_pardon_spare +$spare, stress-ng restarts $restarts"
 [ -z "$lost" ] || echo "# pardoned processes dead or unpardoned:$lost"
 if [ "$bad" -gt 0 ]; then

@@ -336,6 +336,22 @@ static inline int cg_destroy(const char *cg)
 	return -EBUSY;
 }
 
+/* Seconds since an arbitrary start, for deadlines. */
+static inline double now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* Create cgroup @name.PID under @parent into @cg; 0 or -errno. */
 static inline int cg_create(const char *parent, const char *name, char *cg,
 			    size_t size)
@@ -483,6 +499,21 @@ static inline int kmsg_killed(struct kmsg_log *log, pid_t pid)
 
 	snprintf(needle, sizeof(needle), "Killed process %d (", pid);
 	return kmsg_count(log, needle, NULL, NULL, 0);
+}
+
+/*
+ * kmsg_killed() once the line is there, waiting up to @secs for it: the
+ * kernel logs a kill after sending the signal, so the victim can be gone
+ * before its line is.
+ */
+static inline int kmsg_wait_killed(struct kmsg_log *log, pid_t pid, int secs)
+{
+	double end = now_secs() + secs;
+	int n;
+
+	while (!(n = kmsg_killed(log, pid)) && now_secs() < end)
+		nap_ms(50);
+	return n;
 }
 
 static inline void kmsg_stop(struct kmsg_log *log)
@@ -933,22 +964,6 @@ static inline long mem_total_kb(void)
 	return read_key("/proc/meminfo", "MemTotal:");
 }
 
-/* Seconds since an arbitrary start, for deadlines. */
-static inline double now_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static inline void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* True while process @pid exists and is not a zombie. */
 static inline bool pid_alive(pid_t pid)
 {
@@ -959,6 +974,50 @@ static inline bool pid_alive(pid_t pid)
 		return false;
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* Wait up to @secs for process @pid to be gone; true when it is. */
+static inline bool pid_gone(pid_t pid, int secs)
+{
+	double end = now_secs() + secs;
+
+	while (pid_alive(pid)) {
+		if (now_secs() > end)
+			return false;
+		nap_ms(50);
+	}
+	return true;
+}
+
+/*
+ * Wait up to 5 s (the documented staleness bound of the global sum is
+ * shorter) for /proc/@pid/oom_score to be 0 (@zero) or not; its last value.
+ */
+static inline long oom_score_settles(pid_t pid, bool zero)
+{
+	double end = now_secs() + 5;
+	long score;
+
+	for (;;) {
+		score = proc_long(pid, "oom_score");
+		if ((score == 0) == zero || now_secs() > end)
+			return score;
+		nap_ms(50);
+	}
+}
+
+/* Wait up to 5 s for vm.oom_pardon_usage_kbytes above @kb; its value. */
+static inline long usage_above(long kb)
+{
+	double end = now_secs() + 5;
+	long usage;
+
+	for (;;) {
+		usage = read_long(OOM_PARDON_USAGE);
+		if (usage > kb || now_secs() > end)
+			return usage;
+		nap_ms(50);
+	}
 }
 
 /*
@@ -1035,7 +1094,9 @@ static inline void swarm_main(const char *cg, bool pardon, int n,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "op_swarm", 0, 0, 0);
 	signal(SIGCHLD, SIG_IGN);	/* no zombies: a dead child is gone */
-	if (cg_write(cg, "cgroup.procs", "0") || (pardon && pardon_set(1)))
+	/* Not the -1000 of a test process that protects itself. */
+	if (cg_write(cg, "cgroup.procs", "0") ||
+	    set_oom_score_adj(getpid(), 0) || (pardon && pardon_set(1)))
 		_exit(1);
 	for (i = 0; i < n; i++) {
 		child = fork();
@@ -1136,6 +1197,7 @@ static inline int swarm_victims(struct swarm *sw, struct kmsg_log *log)
 {
 	int i, n = 0;
 
+	nap_ms(500);	/* the last kill's line may follow its death */
 	for (i = 0; i < sw->n; i++)
 		n += kmsg_killed(log, sw->child[i]) > 0;
 	return n;

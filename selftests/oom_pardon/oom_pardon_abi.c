@@ -421,23 +421,6 @@ FIXTURE_TEARDOWN(budget)
 }
 
 /*
- * Wait up to 5 s (the documented staleness bound of the global sum is
- * shorter) for /proc/@pid/oom_score to be 0 (@zero) or not; its last value.
- */
-static long oom_score_settles(pid_t pid, bool zero)
-{
-	double end = now_secs() + 5;
-	long score;
-
-	for (;;) {
-		score = proc_long(pid, "oom_score");
-		if ((score == 0) == zero || now_secs() > end)
-			return score;
-		nap_ms(50);
-	}
-}
-
-/*
  * oom_score reads 0 exactly while the global verdict honours the pardon,
  * oom_score_adj never changes, and reading /proc counts no spare.
  */

@@ -499,6 +499,7 @@ TEST_F_TIMEOUT(sysrq, f_spares_the_only_pardoned, 120)
 	};
 	struct kmsg_log kmsg;
 	long kills, spare;
+	pid_t locker_pid;
 	double end;
 	int ret;
 
@@ -507,6 +508,7 @@ TEST_F_TIMEOUT(sysrq, f_spares_the_only_pardoned, 120)
 	spare = pardon_spare(&self->env);
 	ret = member_start(&locker, READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
+	locker_pid = locker.pid;
 	ASSERT_LT(0, everybody_unkillable(self, locker.pid));
 
 	ASSERT_EQ(0, write_text(SYSRQ_TRIGGER, "f"));
@@ -531,7 +533,8 @@ TEST_F_TIMEOUT(sysrq, f_spares_the_only_pardoned, 120)
 	} else {
 		EXPECT_EQ(0, member_wait_exit(&locker, 30));
 		EXPECT_TRUE(member_oom_killed(&locker));
-		EXPECT_EQ(1, kmsg_killed(&kmsg, locker.pid));
+		EXPECT_EQ(1, kmsg_wait_killed(&kmsg, locker_pid, 5))
+			TH_LOG("log:\n%s", kmsg_tail(&kmsg, 1500));
 	}
 	kmsg_stop(&kmsg);
 	member_stop(&locker);

@@ -108,7 +108,7 @@ TEST_F_TIMEOUT(alone, leaking_pardoned_is_killed_once, 300)
 		TH_LOG("the leak ended with status %#x: it grew 1 GiB in a 48M memcg?",
 		       leak.status);
 	EXPECT_EQ(1, cg_oom_kills(self->env.cg));
-	EXPECT_EQ(1, kmsg_killed(&kmsg, atoi(pid)));
+	EXPECT_EQ(1, kmsg_wait_killed(&kmsg, atoi(pid), 5));
 	lines = kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT, line,
 			   sizeof(line));
 	if (variant->pardon) {
@@ -179,17 +179,17 @@ FIXTURE_TEARDOWN_PARENT(exiting)
 	EXPECT_STREQ("", self->env.error);
 }
 
-static void *allocate_7m(void *arg)
+static void *allocate_8m(void *arg)
 {
 	int i;
 
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		if (touch_anon(MB(1)) == MAP_FAILED)
 			return (void *)1L;
 	return NULL;
 }
 
-/* ALLOCATORS threads allocate 7 MiB each at once, then report. */
+/* ALLOCATORS threads allocate 8 MiB each at once, then report. */
 static void allocate_together(struct member *m, int rep)
 {
 	pthread_t t[ALLOCATORS];
@@ -197,7 +197,7 @@ static void allocate_together(struct member *m, int rep)
 	int i, failed = 0;
 
 	for (i = 0; i < ALLOCATORS; i++)
-		if (pthread_create(&t[i], NULL, allocate_7m, NULL))
+		if (pthread_create(&t[i], NULL, allocate_8m, NULL))
 			member_fail(rep, 'm');
 	for (i = 0; i < ALLOCATORS; i++)
 		failed |= pthread_join(t[i], &ret) || ret;
