@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * oom-pardon.h, compiled as a locker would (-std=c99 -pedantic), checked
- * against the running kernel: the errno semantics the header documents.
+ * against the running kernel: feature detection and the errno semantics the
+ * header documents.
  * Run without CAP_SYS_RESOURCE. Prints "ok - ..." lines; exits 1 on failure.
  */
 #define _DEFAULT_SOURCE
@@ -28,6 +29,8 @@ int main(void)
 {
 	int ret = oom_pardon_get(), err = errno;
 
+	expect("oom_pardon_supported() agrees with the prctl", oom_pardon_supported(),
+	       ret < 0 && err == EINVAL ? 0 : 1, 0, 0);
 	if (ret < 0 && err == EINVAL) {
 		printf("# kernel without the OOM pardon\n");
 		ret = oom_pardon_clear(), err = errno;
