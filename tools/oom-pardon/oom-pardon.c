@@ -82,7 +82,7 @@ static void __attribute__((noreturn)) show_pid(long pid)
 	long pardon = -1, score = proc_long("/proc/%ld/oom_score", pid, 1),
 	     usage = proc_long("/proc/sys/vm/oom_pardon_usage_kbytes", 0, 0),
 	     budget = proc_long("/proc/sys/vm/oom_pardon_budget_kbytes", 0, 0);
-	char path[64], line[256];
+	char path[64], line[256], verdict[200] = "no (not pardoned)";
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
@@ -91,17 +91,16 @@ static void __attribute__((noreturn)) show_pid(long pid)
 		sscanf(line, "OomPardon: %ld", &pardon);
 	if (f)
 		fclose(f);
-	snprintf(line, sizeof(line), pardon < 0 ? "unsupported (kernel without OomPardon)" : "%ld", pardon);
-	printf("pid %ld's OOM pardon: %s\npid %ld's pardon honoured: ", pid, line, pid);
-	if (pardon < 1)
-		printf("no (not pardoned)\n");
-	else if (usage == LONG_MIN || budget == LONG_MIN)
-		printf("unknown (no vm.oom_pardon_usage_kbytes, vm.oom_pardon_budget_kbytes)\n");
-	else
-		printf("%s in a global OOM now (oom_score %ld; pardons hold %ld kB of vm.oom_pardon_budget_kbytes %ld kB)\n",
-		       score ? "no" : "yes", score, usage, budget);
-	printf("pid %ld's current OOM score: %ld\npid %ld's current OOM score adjust value: %ld\n",
-	       pid, score, pid, proc_long("/proc/%ld/oom_score_adj", pid, 1));
+	snprintf(line, sizeof(line), "%ld", pardon);
+	if (pardon == 1 && (usage == LONG_MIN || budget == LONG_MIN))
+		snprintf(verdict, sizeof(verdict), "unknown (no vm.oom_pardon_usage_kbytes, vm.oom_pardon_budget_kbytes)");
+	else if (pardon == 1)
+		snprintf(verdict, sizeof(verdict), "%s in a global OOM now (oom_score %ld; pardons hold %ld kB of "
+			 "vm.oom_pardon_budget_kbytes %ld kB)", score ? "no" : "yes", score, usage, budget);
+	printf("pid %1$ld's OOM pardon: %2$s\npid %1$ld's pardon honoured: %3$s\n"
+	       "pid %1$ld's current OOM score: %4$ld\npid %1$ld's current OOM score adjust value: %5$ld\n",
+	       pid, pardon < 0 ? "unsupported (kernel without OomPardon)" : line, verdict, score,
+	       proc_long("/proc/%ld/oom_score_adj", pid, 1));
 	exit(EXIT_SUCCESS);
 }
 
@@ -249,15 +248,14 @@ static int load_config(struct command *cmd)
 		close(fd);
 	if (!bad && n < 0)
 		bad = strerror(errno);
-	if (!bad && !conf_parse(buf, (size_t)len, &c, entry, cmd))
-		return cmd->fallback = c.fallback_adj, 0;
+	/* Entries are looked at only in a file that parses as a whole. */
+	if (!bad && !conf_parse(buf, (size_t)len, &c, NULL, NULL))
+		return conf_parse(buf, (size_t)len, &c, entry, cmd), cmd->fallback = c.fallback_adj, 0;
 	if (bad || !c.line)
 		snprintf(cmd->why, sizeof(cmd->why), "%s: %s", CONFIG_FILE, bad ? bad : c.error);
 	else
 		snprintf(cmd->why, sizeof(cmd->why), "%s:%u: %s", CONFIG_FILE, c.line, c.error);
-	if (cmd->fd >= 0)
-		close(cmd->fd);
-	return cmd->fd = -1;
+	return -1;
 }
 
 /* --check: is this system ready to pardon a user's locker? */
@@ -290,7 +288,7 @@ int main(int argc, char **argv)
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, strict = 0, check = 0, asked_adj = 0, adjfd = -1, ret = -1, supported,
+	int c, strict = 0, check = 0, asked_adj = 0, adjfd = -1, ret = -1, supported, found,
 	    root = getuid() == 0 && !in_userns();
 	cap_value_t sys_resource = CAP_SYS_RESOURCE;
 	cap_flag_value_t permitted = CAP_CLEAR;
@@ -326,12 +324,12 @@ int main(int argc, char **argv)
 	if (optind == argc)
 		errtryhelp("no command specified");
 	args = argv + optind;
-	if (find_command(args[0], &cmd.st))
-		goto run;	/* execvp() says why: 126 or 127 */
-
+	found = !find_command(args[0], &cmd.st);
 	supported = oom_pardon_supported();
 	cmd.fallback = root && asked_adj;
-	if (!root && in_userns())
+	if (!found)	/* no pardon, no warning: execvp() says why (126, 127) */
+		snprintf(cmd.why, sizeof(cmd.why), "%s: not found", args[0]);
+	else if (in_userns())
 		snprintf(cmd.why, sizeof(cmd.why), "%s", cap_cause(0));
 	else if (!root && !load_config(&cmd) && cmd.fd < 0 && !cmd.why[0])
 		snprintf(cmd.why, sizeof(cmd.why), "%s: not listed in %s", args[0], CONFIG_FILE);
@@ -344,8 +342,8 @@ int main(int argc, char **argv)
 	if (!caps || cap_get_flag(caps, CAP_SYS_RESOURCE, CAP_PERMITTED, &permitted))
 		err(EXIT_OWN, "cannot read capabilities");
 	if (!cmd.why[0] && !permitted)
-		snprintf(cmd.why, sizeof(cmd.why), "%s", cap_cause(!root) ? cap_cause(!root) :
-			 "CAP_SYS_RESOURCE not granted by the kernel (is the helper being traced?)");
+		snprintf(cmd.why, sizeof(cmd.why), "%s",
+			 cap_cause(!root) ?: "CAP_SYS_RESOURCE not granted by the kernel (is the helper being traced?)");
 
 	/*
 	 * ---- Privileged window: CAP_SYS_RESOURCE is effective for one call ----
@@ -372,15 +370,15 @@ int main(int argc, char **argv)
 	if (!cmd.why[0] && ret < 0)
 		snprintf(cmd.why, sizeof(cmd.why), "%s: %s", supported ? "PR_SET_OOM_PARDON" :
 			 "cannot set oom_score_adj to -1000", strerror(c));
-	if (cmd.why[0] && strict)
+	if (found && cmd.why[0] && strict)
 		errx(EXIT_OWN, "%s", cmd.why);
-	if (cmd.why[0])
+	if (found && cmd.why[0])
 		warnx("warning: %s; running %s without the OOM pardon", cmd.why, args[0]);
 	if (adjfd >= 0)
 		close(adjfd);
 	if (cmd.fd >= 0)	/* a listed file runs from its listed path: the file checked */
 		fexecve(cmd.fd, args, environ);
 	else
-run:		execvp(args[0], args);
+		execvp(args[0], args);
 	err(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "%s", args[0]);
 }

@@ -409,17 +409,17 @@ fi
 
 # --- fuzzing (bounded) ------------------------------------------------------
 if [ "$FUZZ_SECONDS" = 0 ]; then
-	skip "fuzz the allowlist parser" "FUZZ_SECONDS=0"
+	skip "fuzz the configuration parser and file rules" "FUZZ_SECONDS=0"
 elif [ ! -x "$BIN/fuzz-conf" ]; then
-	skip "fuzz the allowlist parser" "fuzz target not built (needs clang with libFuzzer)"
+	skip "fuzz the configuration parser and file rules" "fuzz target not built (needs clang with libFuzzer)"
 else
 	mkdir -p "$TMP/corpus"
 	timeout $((FUZZ_SECONDS + 60)) "$BIN/fuzz-conf" -max_total_time="$FUZZ_SECONDS" -max_len=8192 \
 		"$TMP/corpus" "$(dirname "$0")/seeds" >"$TMP/fuzz.log" 2>&1
 	rc=$?
 	done_line=$(grep '^Done ' "$TMP/fuzz.log")
-	if [ "$rc" = 0 ] && [ -n "$done_line" ]; then ok "fuzz the allowlist parser: $done_line"
-	else notok "fuzz the allowlist parser" "exit $rc" "$(tail -5 "$TMP/fuzz.log")"; fi
+	if [ "$rc" = 0 ] && [ -n "$done_line" ]; then ok "fuzz the configuration parser and file rules: $done_line"
+	else notok "fuzz the configuration parser and file rules" "exit $rc" "$(tail -5 "$TMP/fuzz.log")"; fi
 fi
 
 echo "1..$n"
