@@ -5,7 +5,8 @@
  *
  * Installed with the file capability cap_sys_resource=p, never setuid. A
  * locker must always start: whatever withholds the pardon gives one warning
- * and the command runs unpardoned (--strict: exit 125 instead).
+ * and the command runs unpardoned (--strict: exit 125 instead). It execs or
+ * exits soon after each libcap call, so what libcap allocates is not freed.
  * See oom-pardon(1) and SECURITY.md.
  */
 #define _GNU_SOURCE
@@ -118,22 +119,17 @@ static void check_setup(void)
 		err(EXIT_OWN, "cannot read capabilities");
 	if (getuid() != 0 && cap_compare(caps, none))	/* root holds every capability anyway */
 		errx(EXIT_OWN, "refusing to run with capabilities '%s'; only cap_sys_resource=p is expected", text);
-	cap_free(caps);
-	cap_free(none);
-	cap_free(text);
 }
 
-/* Root of a user namespace is not root: its capabilities stop at the namespace. */
+/*
+ * Root of a user namespace is not root: its capabilities stop at the
+ * namespace. The initial one is PROC_USER_INIT_INO in /proc (since 3.8).
+ */
 static int in_userns(void)
 {
-	unsigned int in, out, len = 0;
-	FILE *f = fopen("/proc/self/uid_map", "re");
+	struct stat ns;
 
-	if (f && fscanf(f, "%u %u %u", &in, &out, &len) != 3)
-		len = 0;
-	if (f)
-		fclose(f);
-	return f && len != UINT_MAX;
+	return !stat("/proc/self/ns/user", &ns) && ns.st_ino != 0xEFFFFFFDU;
 }
 
 /* Why CAP_SYS_RESOURCE is, or for a user (AS_USER) would be, out of reach. */
@@ -144,8 +140,6 @@ static const char *cap_cause(int as_user)
 	int exact = text && !strcmp(text, "cap_sys_resource=p");
 	struct statvfs fs;
 
-	cap_free(file);
-	cap_free(text);
 	if (in_userns())
 		return "running in a user namespace, whose capabilities do not reach the OOM killer";
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
@@ -365,8 +359,6 @@ int main(int argc, char **argv)
 	none = cap_init();
 	if (!caps || !none || cap_compare(caps, none))
 		errx(EXIT_OWN, "capabilities still held after dropping them");
-	cap_free(caps);
-	cap_free(none);
 	if (!cmd.why[0] && ret < 0)
 		snprintf(cmd.why, sizeof(cmd.why), "%s: %s", supported ? "PR_SET_OOM_PARDON" :
 			 "cannot set oom_score_adj to -1000", strerror(c));
