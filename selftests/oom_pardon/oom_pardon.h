@@ -46,14 +46,15 @@
 
 /*
  * What the kernel's lines about the pardon say (SPEC section 2); every one
- * of them starts with LOG_PARDON. A domain over its budget: LOG_OVER_BUDGET.
- * The last resort's kill: LOG_LAST_RESORT. The summary after an OOM report
- * whose selection passed over pardoned processes: LOG_SUMMARY.
+ * of them starts with LOG_PARDON. A domain over its budget, ratelimited:
+ * LOG_OVER_BUDGET. The last resort's kill: LOG_LAST_RESORT. The summary
+ * after an OOM report whose selection passed over pardoned processes
+ * (how many, how much, the budget): LOG_SUMMARY.
  */
-#define LOG_PARDON		"oom_pardon"
-#define LOG_OVER_BUDGET		"not honoured"
+#define LOG_PARDON		"oom_pardon: "
+#define LOG_OVER_BUDGET		"over vm.oom_pardon_budget_kbytes"
 #define LOG_LAST_RESORT		"last resort"
-#define LOG_SUMMARY		"spared"
+#define LOG_SUMMARY		"passed over"
 
 static inline int pardon_get(void)
 {
@@ -715,8 +716,8 @@ static inline int oom_env_setup(struct oom_env *env, const char *name,
 /*
  * A child process with a part in an OOM scene. It joins the cgroup, sets
  * its own oom_score_adj, pardons itself (the prctl acts on current only),
- * touches @touch bytes (locked first with @lock), forks @idlers idle
- * children (they inherit the pardon) and reports 'r' (ready). On 'g' (go)
+ * touches @touch bytes (locked first with @lock), runs @setup and reports
+ * 'r' (ready). On 'g' (go)
  * it allocates up to @grow more bytes, 1 MiB at a time, and reports 'd'
  * (done); with @kills set it stops as soon as that counter (memory.events
  * or /proc/vmstat "oom_kill ") moved and reports 'k' instead. It exits when
@@ -729,7 +730,6 @@ struct member {
 	bool pardon;
 	bool lock;	/* mlockall before touching: no thrash of its text */
 	size_t touch;
-	int idlers;
 	size_t grow;
 	const char *kills;	/* file with an "oom_kill " line, or NULL */
 	/* Run by the member before it is ready (0: fine); @arg is theirs. */
@@ -748,30 +748,6 @@ static inline void member_fail(int rep, char why)
 	if (write(rep, &why, 1) != 1)
 		_exit(2);
 	_exit(1);
-}
-
-/* Fork @n children that pause until they are killed or the parent dies. */
-static inline int fork_idlers(int n)
-{
-	pid_t parent = getpid();
-	int i;
-
-	for (i = 0; i < n; i++) {
-		pid_t pid = fork();
-
-		if (pid < 0)
-			return -1;
-		if (!pid) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(0);
-			/* Hold none of the parent's pipes open. */
-			close_range(3, ~0U, 0);
-			for (;;)
-				pause();
-		}
-	}
-	return 0;
 }
 
 static inline void member_main(struct member *m, pid_t parent, int ctl,
@@ -794,8 +770,6 @@ static inline void member_main(struct member *m, pid_t parent, int ctl,
 		member_fail(rep, 'l');
 	if (m->touch && touch_anon(m->touch) == MAP_FAILED)
 		member_fail(rep, 'm');
-	if (m->idlers && fork_idlers(m->idlers))
-		member_fail(rep, 'f');
 	if (m->setup && m->setup(m))
 		member_fail(rep, 's');
 	if (write(rep, "r", 1) != 1)
@@ -897,8 +871,6 @@ static inline const char *member_why(int ret)
 		return "cannot lock its memory";
 	case 'm':
 		return "cannot map memory";
-	case 'f':
-		return "cannot fork its idle children";
 	case 's':
 		return "its setup failed";
 	case 0:

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -259,9 +260,50 @@ TEST_F_TIMEOUT(isolation, other_memcg_over_budget_changes_nothing, 300)
  * thin out its protection, only the hog dies.
  */
 #define IDLERS		500
+#define IDLE_PROG	"oom_pardon_idle"
+
+/* oom_pardon_idle next to this program into @path; false if it is not. */
+static bool idle_prog(char *path, size_t size)
+{
+	char *slash;
+	ssize_t len;
+
+	len = readlink("/proc/self/exe", path, size - sizeof(IDLE_PROG) - 1);
+	if (len <= 0)
+		return false;
+	path[len] = '\0';
+	slash = strrchr(path, '/');
+	if (!slash)
+		return false;
+	strcpy(slash + 1, IDLE_PROG);
+	return !access(path, X_OK);
+}
+
+/* The member's setup: start IDLERS of oom_pardon_idle, its pardon kept. */
+static int exec_idlers(struct member *m)
+{
+	pid_t parent = getpid(), pid;
+	int i;
+
+	for (i = 0; i < IDLERS; i++) {
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid)
+			continue;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		close_range(3, ~0U, 0);
+		execl(m->arg, IDLE_PROG, (char *)NULL);
+		_exit(127);
+	}
+	return 0;
+}
 
 FIXTURE(dilution) {
 	struct oom_env env;
+	char idle[PATH_MAX];
 };
 
 FIXTURE_VARIANT(dilution) {
@@ -283,6 +325,8 @@ FIXTURE_SETUP(dilution)
 
 	if (missing)
 		SKIP(return, "%s", missing);
+	if (!idle_prog(self->idle, sizeof(self->idle)))
+		SKIP(return, "no %s next to this program", IDLE_PROG);
 	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_dilution", "192M",
 				   OOM_PARDON_BUDGET_DEFAULT, 0))
 		TH_LOG("%s", self->env.error);
@@ -298,7 +342,8 @@ TEST_F_TIMEOUT(dilution, many_idle_pardoned_do_not_dilute, 400)
 {
 	struct member idle = {
 		.comm = "op_idle", .cg = self->env.cg,
-		.pardon = variant->pardon, .idlers = IDLERS,
+		.pardon = variant->pardon, .setup = exec_idlers,
+		.arg = self->idle,
 	};
 	struct member locker = {
 		.comm = "op_locker", .cg = self->env.cg, .adj = 1000,
@@ -307,16 +352,19 @@ TEST_F_TIMEOUT(dilution, many_idle_pardoned_do_not_dilute, 400)
 	struct member hog = {
 		.comm = "op_hog", .cg = self->env.cg, .grow = MB(2048),
 	};
+	pid_t one;
 	int ret;
 
 	ret = member_start(&idle, 2 * READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", idle.comm, member_why(ret));
 	ret = member_start(&locker, READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", locker.comm, member_why(ret));
-	if (self->env.budget)
-		TH_LOG("%d idle, %ld kB pardoned in the system, budget %ld kB",
-		       IDLERS, read_long(OOM_PARDON_USAGE),
-		       read_long(OOM_PARDON_BUDGET));
+	one = child_of(idle.pid);
+	nap_ms(500);	/* the last ones are through their exec */
+	TH_LOG("%d idle processes of %ld kB (%d), %ld kB pardoned in the system, budget %ld kB",
+	       IDLERS, one > 0 ? baseline_kb(one) : -1L, one,
+	       self->env.budget ? read_long(OOM_PARDON_USAGE) : -1L,
+	       self->env.budget ? read_long(OOM_PARDON_BUDGET) : -1L);
 	ret = member_start(&hog, READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", hog.comm, member_why(ret));
 	ASSERT_EQ(0, member_go(&hog));
@@ -647,7 +695,10 @@ TEST_F_TIMEOUT(report, spare_is_exact_and_report_parses, 300)
 					line, sizeof(line)))
 			TH_LOG("want one line with '%s' and '%s'; log:\n%s",
 			       LOG_PARDON, LOG_SUMMARY, kmsg_tail(&kmsg, 3000));
-		TH_LOG("summary: %s", line);
+		EXPECT_NE(NULL, strstr(line, " 3 "))
+			TH_LOG("the summary does not say 3: %s", line);
+		EXPECT_NE(NULL, strstr(line, "262144"))
+			TH_LOG("the summary does not give the budget: %s", line);
 	} else {
 		ASSERT_EQ(0, member_wait_exit(&p[0], OOM_SECS) ||
 			     member_wait_exit(&p[1], OOM_SECS) ||
