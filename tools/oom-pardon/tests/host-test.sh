@@ -35,7 +35,14 @@ readonly CONF CONFDIR
 TMP=$(mktemp -d /tmp/oom-pardon-test.XXXXXX) || exit 1
 readonly TMP
 chmod 755 "$TMP"
-cleanup() { rm -rf "$TMP"; [ "$(id -u)" = 0 ] && rm -rf "$CONF" && chmod 755 "$CONFDIR" && chown 0:0 "$CONFDIR"; }
+cleanup() {
+	rm -rf "$TMP"
+	if [ "$(id -u)" = 0 ]; then
+		rm -rf "$CONF" "$CONFDIR.real"
+		if [ -L "$CONFDIR" ]; then rm -f "$CONFDIR"; else rmdir "$CONFDIR" 2>/dev/null; fi
+	fi
+	return 0
+}
 trap cleanup EXIT
 
 # run CMD...: rc, $TMP/out, $TMP/err; every run bounded.
