@@ -327,11 +327,14 @@ else
 	# --- --check, for administrators and packagers --------------------------
 	conf "$TMP/bin/listed" "$TMP/bin/script" "$TMP/bin/usertrue" "/nonexistent/locker" "fallback oom_score_adj"
 	t "--check: exit 1, one line a check" 1 0 "^ok - $TMP/bin/listed: root's alone" '' -- "$OP" --check
-	for want in "^not ok - $TMP/bin/script: a script" "^not ok - $TMP/bin/usertrue: not owned by root" \
-		"^not ok - /nonexistent/locker: No such file" "^ok - allowlist: $CONF is safe; fallback oom_score_adj \(unbounded" \
-		"^(ok - kernel: OOM pardon|not ok - kernel: no OOM pardon)" "^(not )?ok - capability: "; do
-		grep -Eq -- "$want" "$TMP/out"
-		check "--check says '$want'"
+	for want in "a listed script|^not ok - $TMP/bin/script: a script" \
+		"a listed file of a user's|^not ok - $TMP/bin/usertrue: not owned by root" \
+		"a missing listed path|^not ok - /nonexistent/locker: No such file" \
+		"the allowlist safe, the fallback unbounded|^ok - allowlist: $CONF is safe; fallback oom_score_adj \(unbounded" \
+		"the kernel|^(ok - kernel: OOM pardon|not ok - kernel: no OOM pardon)" \
+		"the capability|^(not )?ok - capability: "; do
+		grep -Eq -- "${want#*|}" "$TMP/out"
+		check "--check names ${want%%|*}"
 	done
 	if [ "$have_sysres" = 0 ]; then
 		grep -q '^not ok - capability: CAP_SYS_RESOURCE is not in the bounding set$' "$TMP/out"
