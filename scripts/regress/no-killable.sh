@@ -18,15 +18,17 @@
 #             it, its pardon is not honoured and it is an ordinary victim;
 #             no panic either. Exit as for pardoned, without the line.
 #
-# Exit 4: the kernel lacks the pardon or its budget.
+# Exit 4 (pardoned, over): the kernel lacks the pardon or its budget.
 set -eu -o pipefail
 readonly BINDIR=$1 MODE=$2
 readonly LIMIT=300	# seconds the hog may take to meet its end
 
 case $MODE in min-adj|pardoned|over) ;; *) echo "unknown mode $MODE"; exit 2 ;; esac
-grep -q '^OomPardon:' /proc/self/status || { echo "no OOM pardon in this kernel"; exit 4; }
 budget=/proc/sys/vm/oom_pardon_budget_kbytes
-[ -w "$budget" ] || { echo "no writable $budget in this kernel"; exit 4; }
+if [ "$MODE" != min-adj ]; then
+	grep -q '^OomPardon:' /proc/self/status || { echo "no OOM pardon in this kernel"; exit 4; }
+	[ -w "$budget" ] || { echo "no writable $budget in this kernel"; exit 4; }
+fi
 for p in /proc/[0-9]*; do
 	echo -1000 >"$p/oom_score_adj" 2>/dev/null || true
 done
@@ -34,9 +36,9 @@ echo 0 >/proc/sys/vm/panic_on_oom
 echo 0 >/proc/sys/vm/oom_kill_allocating_task
 case $MODE in
 pardoned) awk '$1 == "MemTotal:" { print 4 * $2 }' /proc/meminfo >"$budget" ;;
-*) echo 262144 >"$budget" ;;
+over) echo 262144 >"$budget" ;;
 esac
-echo "no-killable: budget $(cat "$budget") kB, all processes at -1000, starting the $MODE hog" | tee /dev/kmsg
+echo "no-killable: budget $(cat "$budget" 2>/dev/null || echo none), all processes at -1000, starting the $MODE hog" | tee /dev/kmsg
 hog=hog
 [ "$MODE" != min-adj ] || hog="hog-min-adj"
 rc=0

@@ -156,6 +156,14 @@ echo "# soak figures: $kills OOM kills in the memcg ($vkills in /proc/vmstat) in
 	"pardoned alive $alive/$total, togglers and churn alive $toggles/3," \
 	"oom_pardon_spare +$spare, stress-ng restarts $restarts"
 [ -z "$lost" ] || echo "# pardoned processes dead or unpardoned:$lost"
+for role in $lost; do
+	pid=${role##*(}
+	pid=${pid%)}
+	dmesg | grep -a -E "Killed process $pid |killing $pid " | sed 's/^/#   kernel: /' | head -n 3 || true
+done
+echo "# OOM victims by name: $(dmesg | grep -a -o 'Killed process [0-9]* ([^)]*)' |
+	awk '{ n[$4]++ } END { for (c in n) printf "%s %d, ", c, n[c] }')"
+echo "# last-resort kills: $(dmesg | grep -a -c 'oom_pardon: .*last resort' || true)"
 if [ "$bad" -gt 0 ]; then
 	echo "# kernel log lines that fail the soak:"
 	sort -u "$W/bad" | head -n 40 | sed 's/^/#   /'
