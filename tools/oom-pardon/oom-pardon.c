@@ -366,8 +366,6 @@ int main(int argc, char **argv)
 		errx(EXIT_OWN, "%s", cmd.why);
 	if (found && cmd.why[0])
 		warnx("warning: %s; running %s without the OOM pardon", cmd.why, args[0]);
-	if (adjfd >= 0)
-		close(adjfd);
 	if (cmd.fd >= 0)	/* a listed file runs from its listed path: the file checked */
 		fexecve(cmd.fd, args, environ);
 	else
