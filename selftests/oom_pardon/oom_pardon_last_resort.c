@@ -243,7 +243,8 @@ TEST_F_TIMEOUT(exiting, no_last_resort_while_victim_exits, 300)
 		EXPECT_EQ(0, member_wait_exit(&victim, 30));
 		EXPECT_TRUE(member_oom_killed(&victim));
 		EXPECT_TRUE(member_alive(&locker))
-			TH_LOG("the pardoned locker was killed");
+			TH_LOG("the pardoned locker was killed; log:\n%s",
+			       kmsg_tail(&kmsg, 2500));
 		EXPECT_EQ(1, cg_oom_kills(self->env.cg));
 		EXPECT_EQ(0, kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT,
 					NULL, 0));
