@@ -102,12 +102,12 @@ kbuild_progress() {
 		rc=0
 		IFS= read -r -t 1 line || rc=$?
 		if [ "$rc" -eq 0 ] || { [ "$rc" -le 128 ] && [ -n "$line" ]; }; then
-			case $line in
-			"  "[A-Z]*) n=$((n + 1)) ;;
-			make*:*directory*) ;;
-			*) ! $tty || printf '\r\033[K' >&2
-				printf '%s\n' "$line" >&2 ;;
-			esac
+			if [[ $line =~ ^\ +[A-Z0-9_]+\ +[^\ ] ]]; then
+				n=$((n + 1))
+			elif [[ $line != make*:*directory* ]]; then
+				! $tty || printf '\r\033[K' >&2
+				printf '%s\n' "$line" >&2
+			fi
 		fi
 		[ "$rc" -eq 0 ] || [ "$rc" -gt 128 ] || break
 		if [ $((SECONDS - last)) -ge "$every" ]; then
