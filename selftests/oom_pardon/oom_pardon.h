@@ -122,7 +122,8 @@ static inline bool pardon_supported(void)
 }
 
 /* Why pardon_supported() is false, for a SKIP. */
-#define NO_PARDON "kernel without the OOM pardon (no OomPardon: line in /proc/self/status, or no prctl 83)"
+#define NO_PARDON \
+	"kernel without the OOM pardon (no OomPardon: line in /proc/self/status, or no prctl 83)"
 
 /* True when the pardon is bounded by the budget of SPEC section 2. */
 static inline bool budget_supported(void)
@@ -130,7 +131,9 @@ static inline bool budget_supported(void)
 	return !access(OOM_PARDON_BUDGET, F_OK);
 }
 
-#define NO_BUDGET "kernel with the pardon but without " OOM_PARDON_BUDGET " (the per-process bound of the first series)"
+#define NO_BUDGET \
+	"kernel with the pardon but without " OOM_PARDON_BUDGET \
+	" (the per-process bound of the first series)"
 
 static inline int write_long(const char *path, long val)
 {

@@ -275,7 +275,7 @@ static bool idle_prog(char *path, size_t size)
 	slash = strrchr(path, '/');
 	if (!slash)
 		return false;
-	strcpy(slash + 1, IDLE_PROG);
+	snprintf(slash + 1, sizeof(IDLE_PROG), "%s", IDLE_PROG);
 	return !access(path, X_OK);
 }
 

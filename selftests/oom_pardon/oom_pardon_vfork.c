@@ -26,8 +26,6 @@
 #define OOM_SECS	240
 #define CHILD_STACK	(256 * 1024)
 
-extern char **environ;
-
 /* ---------------------------------------------------------------------
  * A spawner: a thread of the member starts a child that stays in the
  * vfork window (CLONE_VFORK, before its exec) until the FIFO at m->arg
