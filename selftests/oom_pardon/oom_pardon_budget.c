@@ -23,7 +23,7 @@
 #include "../kselftest_harness.h"
 #include "oom_pardon.h"
 
-#define READY_SECS	60	/* touching tens of MiB under TCG */
+#define READY_SECS	120	/* touching tens of MiB under TCG, host loaded */
 #define OOM_SECS	180	/* bound of the wait for an OOM kill */
 
 static void env_teardown(struct oom_env *env,

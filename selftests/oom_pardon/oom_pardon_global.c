@@ -20,7 +20,7 @@
 #include "../kselftest_harness.h"
 #include "oom_pardon.h"
 
-#define READY_SECS	60	/* touching hundreds of MiB under TCG */
+#define READY_SECS	180	/* touching hundreds of MiB under TCG, host loaded */
 #define OOM_SECS	240	/* bound of the wait for a scene's OOM kill */
 
 static bool find_in_path(const char *name, char *path, size_t size)
@@ -119,7 +119,7 @@ static pid_t stress_ng_start(const char *cg, const char *bytes, int secs,
  * stress-ng exhausts the whole machine until one of its workers is OOM
  * killed; the pardoned process (oom_score_adj 1000) survives.
  */
-TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 400)
+TEST_F_TIMEOUT(stress, stress_ng_is_killed_pardoned_survives, 500)
 {
 	struct member locker = {
 		.comm = "op_locker", .cg = self->env.cg, .adj = 1000,
@@ -230,10 +230,11 @@ FIXTURE_TEARDOWN_PARENT(allocating_task)
  * With vm.oom_kill_allocating_task=1 a pardoned allocator that runs the
  * machine out of memory is spared and someone else is killed.
  */
-TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 300)
+TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 700)
 {
 	struct member bystander = {
 		.comm = "op_bystander", .cg = self->env.cg, .adj = 1000,
+		.lock = true,
 	};
 	struct member allocator = {
 		.comm = "op_allocator", .cg = self->env.cg,
@@ -353,7 +354,7 @@ FIXTURE_TEARDOWN_PARENT(swarm)
  * pardoned locker and an unpardoned bystander: no panic, swarm members are
  * the victims, the bystander and the locker survive.
  */
-TEST_F_TIMEOUT(swarm, members_die_bystander_and_locker_survive, 600)
+TEST_F_TIMEOUT(swarm, members_die_bystander_and_locker_survive, 700)
 {
 	struct member locker = {
 		.comm = "op_locker", .cg = self->env.cg, .lock = true,
@@ -501,7 +502,7 @@ static int everybody_unkillable(FIXTURE_DATA(sysrq) *self, pid_t keep)
  * last resort never acts for a key press at a locked console. A pardon
  * that is not honoured hides nothing from it.
  */
-TEST_F_TIMEOUT(sysrq, f_spares_the_only_pardoned, 120)
+TEST_F_TIMEOUT(sysrq, f_spares_the_only_pardoned, 300)
 {
 	struct member locker = {
 		.comm = "op_locker", .cg = self->env.cg, .adj = 1000,

@@ -19,7 +19,7 @@
 #include "../kselftest_harness.h"
 #include "oom_pardon.h"
 
-#define READY_SECS	60
+#define READY_SECS	120	/* touching tens of MiB under TCG, host loaded */
 #define OOM_SECS	180
 
 /* ---------------------------------------------------------------------

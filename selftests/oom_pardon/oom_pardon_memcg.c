@@ -14,7 +14,7 @@
 #include "oom_pardon.h"
 
 #define MEMCG_MAX	"64M"
-#define READY_SECS	60	/* touching 40M is slow under TCG */
+#define READY_SECS	120	/* touching 40M under TCG, host loaded */
 #define OOM_SECS	120
 
 static long oom_kills(struct oom_env *env)

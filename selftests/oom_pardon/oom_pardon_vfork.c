@@ -22,7 +22,7 @@
 #include "../kselftest_harness.h"
 #include "oom_pardon.h"
 
-#define READY_SECS	60
+#define READY_SECS	120	/* touching tens of MiB under TCG, host loaded */
 #define OOM_SECS	240
 #define CHILD_STACK	(256 * 1024)
 
@@ -297,7 +297,7 @@ FIXTURE_TEARDOWN_PARENT(allocating)
  * A whole-machine OOM with the shortcut on, caused by the vfork child of
  * a pardoned process: the bystander dies, parent and child live.
  */
-TEST_F_TIMEOUT(allocating, vfork_child_is_passed_over, 400)
+TEST_F_TIMEOUT(allocating, vfork_child_is_passed_over, 600)
 {
 	struct member bystander = {
 		.comm = "op_bystander", .cg = self->env.cg, .adj = 1000,
