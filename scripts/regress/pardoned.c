@@ -6,8 +6,9 @@
  *   pardoned hog            pardon itself, oom_score_adj 0, then allocate
  *                           1 MiB at a time forever
  *   pardoned hog-min-adj    the same at oom_score_adj -1000, not pardoned
- *   pardoned swarm PIDFILE  pardon, then keep 4 children of 8 MiB each
- *                           alive, forking a new one for each that dies
+ *   pardoned swarm PIDFILE  pardon, then by turns 3 s with 4 children of
+ *                           8 MiB each (the OOM killer may take them) and
+ *                           3 s without
  *   pardoned churn PIDFILE  forever: set and clear the pardon, fork children
  *                           that set, clear, fork, vfork and exit, with a
  *                           CLONE_VM sharer toggling beside them
@@ -241,25 +242,28 @@ int main(int argc, char **argv)
 		clone_fn(NULL);
 	}
 	if (!strcmp(mode, "swarm")) {
-		int alive = 0;
+		pid_t kids[4];
 
 		pardon(1);
 		note_pid(getpid(), "swarm");
+		/*
+		 * 3 s with four children of 8 MiB (over the soak's budget:
+		 * no pardon honoured), then 3 s without them (within it).
+		 */
 		for (;;) {
-			while (alive < 4) {
-				pid_t pid = fork();
-
-				if (!pid) {
+			for (int i = 0; i < 4; i++) {
+				kids[i] = fork();
+				if (!kids[i])
 					hold(8 << 20);
-					_exit(0);
-				}
-				if (pid > 0)
-					alive++;
-				else
-					nap(100);
 			}
-			if (wait(NULL) > 0)
-				alive--;
+			nap(3000);
+			for (int i = 0; i < 4; i++) {
+				if (kids[i] <= 0)
+					continue;
+				kill(kids[i], SIGKILL);
+				waitpid(kids[i], NULL, 0);
+			}
+			nap(3000);
 		}
 	}
 	if (!strcmp(mode, "churn")) {
