@@ -6,7 +6,7 @@
 #                 and show a pardoned locker surviving an OOM
 #   make check    every test; ends with "N passed, N failed"
 #   make soak     the kselftests and an OOM soak on the debug kernel
-#                 (lockdep, KASAN), KVER=6.12
+#                 (lockdep, KASAN), KVER=6.12; SOAK_ARGS=-S: the soak only
 #   make series   the upstream-ready series into build/series/KVER
 #   make kernel   the patched VM kernel and kselftests (KVER=6.12)
 #   make stock    the same kernel configuration without the series
@@ -57,7 +57,7 @@ check: deps
 	@CHECK_KVERS="$(CHECK_KVERS)" scripts/check
 
 soak: deps
-	@scripts/soak -k $(KVER)
+	@scripts/soak -k $(KVER) $(SOAK_ARGS)
 
 .PHONY: bench
 bench: deps
