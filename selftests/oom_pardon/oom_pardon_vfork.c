@@ -51,7 +51,7 @@ static void *spawn_thread(void *arg)
 {
 	struct spawner *sp = arg;
 	posix_spawn_file_actions_t fa;
-	char *argv[] = { "true", NULL };
+	char *const argv[] = { "true", NULL };
 	char *stack;
 	pid_t pid;
 
