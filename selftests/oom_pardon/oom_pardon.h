@@ -975,7 +975,7 @@ static inline long oom_score_settles(pid_t pid, bool zero)
 
 	for (;;) {
 		score = proc_long(pid, "oom_score");
-		if ((score == 0) == zero || now_secs() > end)
+		if (!score == zero || now_secs() > end)
 			return score;
 		nap_ms(50);
 	}

@@ -698,9 +698,10 @@ TEST_F_TIMEOUT(report, spare_is_exact_and_report_parses, 300)
 		EXPECT_NE(NULL, strstr(line, "262144"))
 			TH_LOG("the summary does not give the budget: %s", line);
 	} else {
-		ASSERT_EQ(0, member_wait_exit(&p[0], OOM_SECS) ||
-			     member_wait_exit(&p[1], OOM_SECS) ||
-			     member_wait_exit(&p[2], OOM_SECS))
+		ret = member_wait_exit(&p[0], OOM_SECS) ||
+		      member_wait_exit(&p[1], OOM_SECS) ||
+		      member_wait_exit(&p[2], OOM_SECS);
+		ASSERT_EQ(0, ret)
 			TH_LOG("unpardoned processes alive after %d s",
 			       OOM_SECS);
 		EXPECT_EQ(spare, pardon_spare(&self->env));
