@@ -6,9 +6,9 @@
  *   pardoned hog            pardon itself, oom_score_adj 0, then allocate
  *                           1 MiB at a time forever
  *   pardoned hog-min-adj    the same at oom_score_adj -1000, not pardoned
- *   pardoned swarm PIDFILE  pardon, then by turns 3 s with 4 children of
- *                           8 MiB each (the OOM killer may take them) and
- *                           3 s without
+ *   pardoned swarm PIDFILE  pardon, then by turns 6 s with 4 children of
+ *                           8 MiB each (each replaced when it dies) and
+ *                           2 s without
  *   pardoned churn PIDFILE  forever: set and clear the pardon, fork children
  *                           that set, clear, fork, vfork and exit, with a
  *                           CLONE_VM sharer toggling beside them
@@ -242,28 +242,35 @@ int main(int argc, char **argv)
 		clone_fn(NULL);
 	}
 	if (!strcmp(mode, "swarm")) {
-		pid_t kids[4];
+		pid_t kids[4] = { 0 };
 
 		pardon(1);
 		note_pid(getpid(), "swarm");
 		/*
-		 * 3 s with four children of 8 MiB (over the soak's budget:
-		 * no pardon honoured), then 3 s without them (within it).
+		 * By turns 6 s with four children of 8 MiB, each replaced as
+		 * soon as it dies (over the soak's budget: no pardon
+		 * honoured), and 2 s without them (within it).
 		 */
 		for (;;) {
-			for (int i = 0; i < 4; i++) {
-				kids[i] = fork();
-				if (!kids[i])
-					hold(8 << 20);
+			for (int t = 0; t < 60; t++) {
+				for (int i = 0; i < 4; i++) {
+					if (kids[i] > 0 &&
+					    waitpid(kids[i], NULL, WNOHANG) == 0)
+						continue;
+					kids[i] = fork();
+					if (!kids[i])
+						hold(8 << 20);
+				}
+				nap(100);
 			}
-			nap(3000);
 			for (int i = 0; i < 4; i++) {
 				if (kids[i] <= 0)
 					continue;
 				kill(kids[i], SIGKILL);
 				waitpid(kids[i], NULL, 0);
+				kids[i] = 0;
 			}
-			nap(3000);
+			nap(2000);
 		}
 	}
 	if (!strcmp(mode, "churn")) {

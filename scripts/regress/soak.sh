@@ -9,8 +9,8 @@
 # mapped) are OOM-killed and respawned over and over, next to pardoned
 # processes that fork, exec, run threads and share an mm (CLONE_VM), two
 # that set and clear their pardon all the time, a pardoned swarm (by turns
-# 3 s with four children of 8M, over the soak's 16M budget: no pardon
-# honoured, and 3 s without them: the pardons hold) and a
+# 6 s with four children of 8M, over the soak's 16M budget: no pardon
+# honoured, and 2 s without them: the pardons hold) and a
 # set/clear/fork/vfork/exit churn with a CLONE_VM sharer toggling beside
 # it. It stops at KILLS kills
 # or after LIMIT seconds, and says every 30 s how many kills it has.
