@@ -32,6 +32,13 @@ series_stamp() {
 		-print0 | sort -z | xargs -0 sha256sum) | sha256sum
 }
 
+# series_patches VERSION: the patch files of patches/VERSION/series, in
+# order, one a line (blank lines and # comments left out).
+series_patches() {
+	[ -f "$TOP/patches/$1/series" ] || die "no $TOP/patches/$1/series"
+	awk '!/^#/ && NF { print $1 }' "$TOP/patches/$1/series"
+}
+
 # apply_series VERSION git|patch: apply patches/VERSION to the kernel tree
 # in the current directory, with git am (each patch one commit, the new
 # files it adds amended in) or patch -p1, adding the new files this
@@ -39,9 +46,7 @@ series_stamp() {
 # which: selftests/X goes to tools/testing/selftests/X).
 apply_series() {
 	local pdir=$TOP/patches/$1 how=$2 patch overlay path dst
-	[ -f "$pdir/series" ] || die "no $pdir/series"
-	while read -r patch _; do
-		case $patch in ''|'#'*) continue ;; esac
+	while read -r patch; do
 		if [ "$how" = git ]; then
 			git am -q --whitespace=nowarn "$pdir/$patch" ||
 				die "patch failed to apply: patches/$1/$patch"
@@ -65,7 +70,7 @@ apply_series() {
 		if [ "$how" = git ] && [ -n "$overlay" ]; then
 			git commit -q --amend --no-edit
 		fi
-	done <"$pdir/series"
+	done < <(series_patches "$1")
 }
 
 # fmt_secs SECONDS: "4m07s" (or "52s").
