@@ -9,8 +9,9 @@
 # mapped) are OOM-killed and respawned over and over, next to pardoned
 # processes that fork, exec, run threads and share an mm (CLONE_VM), two
 # that set and clear their pardon all the time, a pardoned swarm (by turns
-# 6 s with four children of 8M, over the soak's 16M budget: no pardon
-# honoured, and 2 s without them: the pardons hold) and a
+# 6 s with four children of 8M, over the soak's budget: no pardon
+# honoured, and 2 s without them: the pardons hold; the budget is what the
+# others use, measured, plus a third of the swarm) and a
 # set/clear/fork/vfork/exit churn with a CLONE_VM sharer toggling beside
 # it. It stops at KILLS kills
 # or after LIMIT seconds, and says every 30 s how many kills it has.
@@ -22,7 +23,7 @@ set -eu -o pipefail
 readonly BINDIR=$1 TARGET=$2 LIMIT=$3 KST=${4:-}
 readonly CG=/sys/fs/cgroup/soak W=/tmp/soak
 readonly MEMCG_MAX=32M
-readonly BUDGET=16384	# kB: the swarm alone is over it
+readonly SWARM_KB=32768	# the swarm's four children of 8M
 # What a debug kernel prints when something is wrong (a KASAN report
 # starts with "BUG: KASAN:", lockdep's with "WARNING:").
 readonly BAD='WARNING:|BUG:|Oops|Kernel panic|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|bad unlock balance|lock held when returning|possible irq lock inversion|sleeping function called from invalid context|list_add corruption|list_del corruption|held lock freed'
@@ -33,13 +34,9 @@ echo -1000 >/proc/self/oom_score_adj	# this script and its helpers stay
 grep -q '^OomPardon:' /proc/self/status || { echo "Bail out! kernel without OOM pardon"; exit 4; }
 echo 0 >/proc/sys/vm/oom_dump_tasks	# a shorter OOM report per kill
 budget_file=/proc/sys/vm/oom_pardon_budget_kbytes
+usage_file=/proc/sys/vm/oom_pardon_usage_kbytes
 saved_budget=
-if [ -w "$budget_file" ]; then
-	saved_budget=$(cat "$budget_file")
-	echo "$BUDGET" >"$budget_file"
-else
-	echo "# soak: no $budget_file (a kernel without the budget)"
-fi
+[ -w "$budget_file" ] || echo "# soak: no $budget_file (a kernel without the budget)"
 
 dmesg -w 2>/dev/null | grep -a --line-buffered -E "$BAD" >"$W/bad" &
 watcher=$!
@@ -73,14 +70,35 @@ in_cg() {
 	) &
 	disown "$!"	# no job notices when they are killed at the end
 }
-for mode in fork exec threads clonevm toggle toggle swarm churn; do
+# wait_pids N: until the workers have written N pids (at most 30 s).
+wait_pids() {
+	for _ in $(seq 300); do
+		[ "$(wc -l <"$W/pids")" -lt "$1" ] || break
+		sleep 0.1
+	done
+}
+for mode in fork exec threads clonevm toggle toggle churn; do
 	in_cg "$BINDIR/pardoned" "$mode" "$W/pids"
 done
-# Every worker has written its pid(s) within 30 s.
-for _ in $(seq 300); do
-	[ "$(wc -l <"$W/pids")" -lt 9 ] || break
-	sleep 0.1
-done
+wait_pids 8
+# The budget: what these pardoned processes use at most over 4 s (a debug
+# kernel's processes are bigger), plus a third of the swarm: all pardons
+# are honoured while the swarm is away, none while it is there.
+budget=
+if [ -w "$budget_file" ]; then
+	saved_budget=$(cat "$budget_file")
+	usage=0
+	for _ in $(seq 20); do
+		u=$(cat "$usage_file")
+		[ "$u" -le "$usage" ] || usage=$u
+		sleep 0.2
+	done
+	budget=$((usage + SWARM_KB / 3))
+	echo "$budget" >"$budget_file"
+	echo "# soak: pardons without the swarm use at most $usage kB: budget $budget kB"
+fi
+in_cg "$BINDIR/pardoned" swarm "$W/pids"
+wait_pids 9
 
 kills0=$(vmstat oom_kill)
 spare0=$(vmstat oom_pardon_spare)
@@ -88,6 +106,9 @@ start=$(date +%s)
 deadline=$((start + LIMIT))
 restarts=0
 stress=
+usage_min=999999999
+usage_max=0
+u=
 next_progress=$start
 echo "# soak: memcg $MEMCG_MAX, target $TARGET kills, at most $LIMIT s"
 while :; do
@@ -97,12 +118,19 @@ while :; do
 	[ "$now" -lt "$deadline" ] || break
 	if [ -z "$stress" ] || ! kill -0 "$stress" 2>/dev/null; then
 		[ -z "$stress" ] || restarts=$((restarts + 1))
-		in_cg stress-ng --vm 2 --vm-bytes 40M --vm-keep --timeout $((deadline - now))s \
+		# A session of its own: stress-ng may kill its whole process
+		# group when it stops, which must not be this script's.
+		in_cg setsid stress-ng --vm 2 --vm-bytes 40M --vm-keep --timeout $((deadline - now))s \
 			--temp-path /tmp --quiet >>"$W/stress-ng.log" 2>&1
 		stress=$!
 	fi
+	if [ -r "$usage_file" ]; then
+		u=$(cat "$usage_file")
+		[ "$u" -ge "$usage_min" ] || usage_min=$u
+		[ "$u" -le "$usage_max" ] || usage_max=$u
+	fi
 	if [ "$now" -ge "$next_progress" ]; then
-		echo "# soak: $((now - start)) s of at most $LIMIT, $k of $TARGET kills"
+		echo "# soak: $((now - start)) s of at most $LIMIT, $k of $TARGET kills${u:+, pardons use $u kB}"
 		next_progress=$((now + 30))
 	fi
 	sleep 2
@@ -156,6 +184,7 @@ bad=$(sort -u "$W/bad" | grep -c . || true)
 echo "# soak figures: $kills OOM kills in the memcg ($vkills in /proc/vmstat) in $duration s," \
 	"pardoned alive $alive/$total, togglers and churn alive $toggles/3," \
 	"oom_pardon_spare +$spare, stress-ng restarts $restarts"
+[ -z "$budget" ] || echo "# pardons used $usage_min to $usage_max kB (vm.oom_pardon_usage_kbytes, every 2 s), budget $budget kB"
 [ -z "$lost" ] || echo "# pardoned processes dead or unpardoned:$lost"
 for role in $lost; do
 	pid=${role##*(}

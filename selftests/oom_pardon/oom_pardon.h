@@ -688,6 +688,42 @@ static inline int cg_limit(const char *cg, const char *max)
 	return 0;
 }
 
+/* MemAvailable from /proc/meminfo in KiB, or -1. */
+static inline long mem_available_kb(void)
+{
+	return read_key("/proc/meminfo", "MemAvailable:");
+}
+
+static inline long mem_total_kb(void)
+{
+	return read_key("/proc/meminfo", "MemTotal:");
+}
+
+/*
+ * Wait up to @secs for MemAvailable to stop growing: true once it grew by
+ * less than 1 MiB over 300 ms. Since Linux 7.x the memory of processes
+ * just killed (an earlier scene's cgroup.kill) may come back some hundred
+ * milliseconds after their cgroup could be removed; a scene that sizes
+ * itself by MemAvailable must not count it as used.
+ */
+static inline bool mem_settle(int secs)
+{
+	double end = now_secs() + secs;
+	long last = mem_available_kb(), avail;
+	int calm = 0;
+
+	while (calm < 3) {
+		if (now_secs() > end)
+			return false;
+		nap_ms(100);
+		avail = mem_available_kb();
+		calm = avail - last < 1024 ? calm + 1 : 0;
+		if (avail - last >= 1024)
+			last = avail;
+	}
+	return true;
+}
+
 /*
  * Set the sysctls and create cgroup @name with memory.max @max (NULL: no
  * limit) and no swap; @budget_kb (vm.oom_pardon_budget_kbytes) only applies
@@ -713,6 +749,11 @@ static inline int oom_env_setup(struct oom_env *env, const char *name,
 	if (cg_limit(env->cg, max))
 		return oom_env_fail(env, "limiting %s to %s without swap",
 				    env->cg, max ? max : "max");
+	/* A whole-machine scene: the memory of the last one back first. */
+	if (!max && !mem_settle(15)) {
+		errno = EBUSY;
+		return oom_env_fail(env, "MemAvailable still growing after 15 s");
+	}
 	return 0;
 }
 
@@ -926,17 +967,6 @@ static inline void member_stop(struct member *m)
 		kill(m->pid, SIGKILL);
 		member_wait_exit(m, 10);
 	}
-}
-
-/* MemAvailable from /proc/meminfo in KiB, or -1. */
-static inline long mem_available_kb(void)
-{
-	return read_key("/proc/meminfo", "MemAvailable:");
-}
-
-static inline long mem_total_kb(void)
-{
-	return read_key("/proc/meminfo", "MemTotal:");
 }
 
 /* True while process @pid exists and is not a zombie. */

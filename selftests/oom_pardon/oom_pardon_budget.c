@@ -395,6 +395,9 @@ TEST_F_TIMEOUT(dilution, many_idle_pardoned_do_not_dilute, 400)
  * each under the budget, in a 140 MiB memcg with a 20 MiB bystander (the
  * whole-VM scene of issue 16 at a fifth of its size). The memcg makes
  * progress: swarm members die, nothing is wedged, the bystander lives.
+ * How many children die is the kernel's business: Linux 7.x may uncharge
+ * a victim's memory after it left the task list, so that the next OOM
+ * takes one more child, sometimes all four.
  */
 FIXTURE(swarm) {
 	struct oom_env env;
@@ -455,7 +458,6 @@ TEST_F_TIMEOUT(swarm, memcg_makes_progress, 400)
 	kills = cg_oom_kills(self->env.cg);
 	ASSERT_LT(0, kills) TH_LOG("memory.events shows no oom_kill");
 	EXPECT_LT(0, killed) TH_LOG("no swarm child was the OOM victim");
-	EXPECT_LT(0, sw.finished) TH_LOG("no swarm child got its 40 MiB");
 	EXPECT_TRUE(member_alive(&bystander))
 		TH_LOG("bystander killed (status %#x)", bystander.status);
 	EXPECT_EQ(0, kmsg_count(&kmsg, "no killable processes", NULL, NULL,

@@ -248,10 +248,10 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 700)
 	int kmsg, rep, ret;
 
 	/*
-	 * Together 1.3 times what is available: one OOM. Alone, the
-	 * allocator's 0.7 fits once the bystander is gone.
-	 */
-	/*
+	 * The bystander takes 0.6 of what is available, the allocator then
+	 * grows to 0.7 of it: one OOM. Alone, the allocator fits once the
+	 * bystander is gone.
+	 *
 	 * The shortcut kills whoever allocates: make sure that is never this
 	 * test process, faulting its own pages back in.
 	 */
@@ -260,7 +260,6 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 700)
 	avail_kb = mem_available_kb();
 	ASSERT_GT(avail_kb, 0);
 	bystander.touch = (size_t)avail_kb * 6 / 10 * 1024;
-	allocator.grow = (size_t)avail_kb * 7 / 10 * 1024;
 
 	kills = vmstat_read("oom_kill ");
 	spare = pardon_spare(&self->env);
@@ -270,6 +269,13 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 700)
 	ret = member_start(&bystander, READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", bystander.comm,
 				 member_why(ret));
+	/*
+	 * Half the bystander more than what is left now: sized after the
+	 * bystander, so that memory freed late by an earlier scene cannot
+	 * make room for both.
+	 */
+	avail_kb = mem_available_kb();
+	allocator.grow = ((size_t)avail_kb * 1024) + bystander.touch / 2;
 	ret = member_start(&allocator, READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", allocator.comm,
 				 member_why(ret));
@@ -282,7 +288,10 @@ TEST_F_TIMEOUT(allocating_task, allocator_is_spared_only_when_pardoned, 700)
 		       OOM_SECS, "VmRSS", status_key(alloc_pid, "VmRSS:"),
 		       allocator.grow >> 10, "MemAvailable", mem_available_kb());
 	kills = vmstat_read("oom_kill ") - kills;
-	ASSERT_GT(kills, 0) TH_LOG("no OOM kill in /proc/vmstat: no global OOM");
+	ASSERT_GT(kills, 0)
+		TH_LOG("no OOM kill in /proc/vmstat: no global OOM (allocator %s after %zu kB, bystander %zu kB, MemAvailable %ld kB before it, %ld kB now)",
+		       rep == 'd' ? "done" : "dead", allocator.grow >> 10,
+		       bystander.touch >> 10, avail_kb, mem_available_kb());
 
 	if (variant->pardon) {
 		EXPECT_EQ('d', rep) TH_LOG("pardoned allocator did not finish");
