@@ -520,6 +520,41 @@ static inline int kmsg_wait_killed(struct kmsg_log *log, pid_t pid, int secs)
 	return n;
 }
 
+/*
+ * The OOM that killed @pid, from its report: 1 if it passed over pardoned
+ * processes within the budget (their KiB in @kb), 0 if it passed over
+ * none, -1 if the log holds no report of that kill (not killed, or the
+ * report was ratelimited).
+ */
+static inline int kmsg_kill_spared(struct kmsg_log *log, pid_t pid, long *kb)
+{
+	const char *p, *end, *q;
+	bool report = false, spared = false;
+	char killed[48];
+
+	snprintf(killed, sizeof(killed), "Killed process %d (", pid);
+	kmsg_update(log);
+	for (p = log->text; p && *p; p = end + 1) {
+		end = strchr(p, '\n');
+		if (!end)
+			break;
+		q = memmem(p, end - p, "invoked oom-killer", 18);
+		if (q) {
+			report = true;
+			spared = false;
+		}
+		q = memmem(p, end - p, LOG_PARDON LOG_SUMMARY " ",
+			   strlen(LOG_PARDON LOG_SUMMARY " "));
+		if (q && report) {
+			q = memmem(q, end - q, " using ", 7);
+			spared = q && sscanf(q, " using %ldkB", kb) == 1;
+		}
+		if (memmem(p, end - p, killed, strlen(killed)))
+			return report ? spared : -1;
+	}
+	return -1;
+}
+
 static inline void kmsg_stop(struct kmsg_log *log)
 {
 	if (log->fd >= 0)
@@ -1115,7 +1150,7 @@ static inline void swarm_main(const char *cg, bool pardon, int n,
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		prctl(PR_SET_NAME, "op_swarm_child", 0, 0, 0);
 		close(pids);
-		if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		if (mlockall(MCL_CURRENT))
 			_exit(1);
 		for (touched = 0; touched < size; touched += MB(1))
 			if (touch_anon(MB(1)) == MAP_FAILED)

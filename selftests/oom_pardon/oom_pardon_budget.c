@@ -392,13 +392,22 @@ TEST_F_TIMEOUT(dilution, many_idle_pardoned_do_not_dilute, 400)
 
 /* ---------------------------------------------------------------------
  * Swarm in a memcg: a pardoned process forks four children of 40 MiB,
- * each under the budget, in a 140 MiB memcg with a 20 MiB bystander (the
+ * each under the budget, in a 170 MiB memcg with a 20 MiB bystander (the
  * whole-VM scene of issue 16 at a fifth of its size). The memcg makes
- * progress: swarm members die, nothing is wedged, the bystander lives.
- * How many children die is the kernel's business: Linux 7.x may uncharge
- * a victim's memory after it left the task list, so that the next OOM
- * takes one more child, sometimes all four.
+ * progress: swarm members die, nothing is wedged, the bystander lives
+ * while the swarm is over the budget.
+ *
+ * One kill makes room for the other three children, and Linux 6.12 kills
+ * one. Linux 7.2, stock as patched, often kills more, all four even in a
+ * 170 MiB memcg (its victims' memory seems to come back late; see
+ * mem_settle()); with the last child's pardon within the budget the
+ * bystander was then killed after them in a 140 MiB memcg. How many
+ * children die is the kernel's business; the bystander may die only in an
+ * OOM whose pardoned processes were within the budget, the last child's
+ * pardon honoured as it should be.
  */
+#define SWARM_BUDGET_KB	(OOM_PARDON_BUDGET_DEFAULT / 5)	/* 51 MiB */
+
 FIXTURE(swarm) {
 	struct oom_env env;
 };
@@ -422,9 +431,8 @@ FIXTURE_SETUP(swarm)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	/* 51 MiB: the default budget at a fifth. */
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_swarm", "140M",
-				   OOM_PARDON_BUDGET_DEFAULT / 5, 0))
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_swarm", "170M",
+				   SWARM_BUDGET_KB, 0))
 		TH_LOG("%s", self->env.error);
 }
 
@@ -433,20 +441,25 @@ FIXTURE_TEARDOWN_PARENT(swarm)
 	env_teardown(&self->env, _metadata);
 }
 
-/* Swarm members are killed; the memcg is not wedged; the bystander lives. */
+/*
+ * Swarm members are killed; the memcg is not wedged; the bystander lives
+ * while the swarm is over the budget.
+ */
 TEST_F_TIMEOUT(swarm, memcg_makes_progress, 400)
 {
 	struct member bystander = {
 		.comm = "op_bystander", .cg = self->env.cg, .touch = MB(20),
 	};
+	long spared_kb = 0, kills;
 	struct kmsg_log kmsg;
+	pid_t bystander_pid;
 	struct swarm sw;
-	int ret, killed;
-	long kills;
+	int ret, killed, spared;
 
 	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
 	ret = member_start(&bystander, READY_SECS);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", bystander.comm, member_why(ret));
+	bystander_pid = bystander.pid;
 	ASSERT_EQ(0, swarm_start(&sw, self->env.cg, variant->pardon, 4,
 				 MB(40)))
 		TH_LOG("could not start the swarm");
@@ -458,8 +471,21 @@ TEST_F_TIMEOUT(swarm, memcg_makes_progress, 400)
 	kills = cg_oom_kills(self->env.cg);
 	ASSERT_LT(0, kills) TH_LOG("memory.events shows no oom_kill");
 	EXPECT_LT(0, killed) TH_LOG("no swarm child was the OOM victim");
-	EXPECT_TRUE(member_alive(&bystander))
-		TH_LOG("bystander killed (status %#x)", bystander.status);
+	/*
+	 * The bystander may die only in an OOM whose pardoned processes were
+	 * within the budget (the last child alone, after an extra kill).
+	 */
+	if (!member_alive(&bystander)) {
+		spared = kmsg_kill_spared(&kmsg, bystander_pid, &spared_kb);
+		EXPECT_TRUE(spared == 1 && spared_kb <= SWARM_BUDGET_KB)
+			TH_LOG("bystander killed (status %#x) %s",
+			       bystander.status, spared < 0 ?
+			       "and no OOM report of it in the log" :
+			       "by an OOM that honoured no pardon");
+		if (spared == 1)
+			TH_LOG("bystander killed by an OOM that passed over pardons of %ld kB (budget %ld kB)",
+			       spared_kb, SWARM_BUDGET_KB);
+	}
 	EXPECT_EQ(0, kmsg_count(&kmsg, "no killable processes", NULL, NULL,
 				0));
 	TH_LOG("swarm: %d done, %d dead (%d OOM victims), oom_kill %ld",
