@@ -39,61 +39,47 @@ const char *conf_not_binary(const char *head, size_t n)
 	return NULL;
 }
 
-static int fail(struct conf *c, const char *why)
-{
-	c->error = why;
-	return -1;
-}
-
 static int blank(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\r';
 }
 
-int conf_parse(const char *buf, size_t len, struct conf *c,
-	       conf_entry_fn fn, void *arg)
+int conf_parse(const char *buf, size_t len, struct conf *c, conf_entry_fn fn, void *arg)
 {
-	char line[CONF_LINE_MAX + 1], *s, *e;
-	size_t pos = 0, n;
+	char line[CONF_LINE_MAX + 1], *s, *e, *p;
+	const char *nl;
+	size_t pos, n;
 
-	c->fallback_adj = 0;
-	c->line = 0;
-	c->error = NULL;
-	if (len > CONF_SIZE_MAX)
-		return fail(c, "file too large");
-	while (pos < len) {
-		const char *nl = memchr(buf + pos, '\n', len - pos);
-
+	*c = (struct conf){ .error = len > CONF_SIZE_MAX ? "file too large" : NULL };
+	for (pos = 0; !c->error && pos < len; pos += n + 1) {
+		nl = memchr(buf + pos, '\n', len - pos);
 		n = nl ? (size_t)(nl - buf) - pos : len - pos;
 		c->line++;
-		if (n > CONF_LINE_MAX)
-			return fail(c, "line too long");
+		if (n > CONF_LINE_MAX) {
+			c->error = "line too long";
+			break;
+		}
 		memcpy(line, buf + pos, n);
-		line[n] = '\0';
-		pos += n + 1;
+		for (e = line + n; e > line && blank(e[-1]); e--)
+			;
+		*e = '\0';
 		for (s = line; blank(*s); s++)
 			;
-		for (e = line + n; e > s && blank(e[-1]); e--)
-			*(e - 1) = '\0';
 		if (*s == '#' || s == e)
 			continue;
-		for (char *p = s; p < e; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				return fail(c, *p ? "control character" : "NUL byte");
-		if (*s == '/') {
-			if (strpbrk(s, " \t"))
-				return fail(c, "blank inside path (comments must start a line)");
-			if (fn && fn(s, arg))
-				return fail(c, "cannot check entry");
-		} else if (!strcmp(s, "fallback oom_score_adj")) {
-			c->fallback_adj = 1;
-		} else if (!strcmp(s, "fallback none")) {
-			c->fallback_adj = 0;
-		} else if (strchr(s, '/')) {
-			return fail(c, "not an absolute path");
-		} else {
-			return fail(c, "unknown setting (want /absolute/path or 'fallback oom_score_adj')");
-		}
+		for (p = s; p < e && (unsigned char)*p >= 0x20 && *p != 0x7f; p++)
+			;
+		if (p < e)
+			c->error = *p ? "control character" : "NUL byte";
+		else if (*s == '/' && strpbrk(s, " \t"))
+			c->error = "blank inside path (comments must start a line)";
+		else if (!strcmp(s, "fallback oom_score_adj") || !strcmp(s, "fallback none"))
+			c->fallback_adj = !strcmp(s, "fallback oom_score_adj");
+		else if (*s != '/')
+			c->error = strchr(s, '/') ? "not an absolute path" :
+				   "unknown setting (want /absolute/path or 'fallback oom_score_adj')";
+		else if (fn)
+			fn(s, arg);
 	}
-	return 0;
+	return c->error ? -1 : 0;
 }

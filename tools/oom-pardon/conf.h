@@ -20,12 +20,11 @@ struct conf {
 	const char *error;	/* on error: what is wrong, one short phrase */
 };
 
-/* Called with each listed absolute path; non-zero stops the parse. */
-typedef int (*conf_entry_fn)(const char *path, void *arg);
+/* Called with each listed absolute path. */
+typedef void (*conf_entry_fn)(const char *path, void *arg);
 
 /* Parse LEN bytes at BUF. Returns 0, or -1 with c->line and c->error set. */
-int conf_parse(const char *buf, size_t len, struct conf *c,
-	       conf_entry_fn fn, void *arg);
+int conf_parse(const char *buf, size_t len, struct conf *c, conf_entry_fn fn, void *arg);
 
 /*
  * Why a file of type TYPE (S_IFREG or S_IFDIR), seen through lstat() or an

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@
 #ifndef VERSION
 #define VERSION "2.0"
 #endif
+#define BUDGET "vm.oom_pardon_budget_kbytes"
+#define USAGE "vm.oom_pardon_usage_kbytes"
 
 enum { EXIT_OWN = 125, EXIT_CANNOT_RUN = 126, EXIT_NOT_FOUND = 127 };
 
@@ -62,17 +65,30 @@ static void __attribute__((noreturn)) errtryhelp(const char *why)
 	exit(EXIT_OWN);
 }
 
-/* The number in /proc file FMT (of PID), or LONG_MIN; exits if MUST. */
-static long proc_long(const char *fmt, long pid, int must)
+/* Format a message; the helper never needs two at a time. */
+static const char * __attribute__((format(printf, 1, 2))) msg(const char *fmt, ...)
 {
-	char path[64];
+	static char why[PATH_MAX + 160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return why;
+}
+
+/* The number after KEY at the start of a line of /proc file FMT (of PID), or LONG_MIN. */
+static long proc_long(const char *fmt, long pid, const char *key)
+{
+	char path[64], line[256];
 	long val = LONG_MIN;
 	FILE *f;
 
 	snprintf(path, sizeof(path), fmt, pid);
 	f = fopen(path, "re");
-	if ((!f || fscanf(f, "%ld", &val) != 1) && must)
-		err(EXIT_OWN, "cannot read %s", path);
+	while (f && val == LONG_MIN && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			sscanf(line + strlen(key), "%ld", &val);
 	if (f)
 		fclose(f);
 	return val;
@@ -80,44 +96,47 @@ static long proc_long(const char *fmt, long pid, int must)
 
 static void __attribute__((noreturn)) show_pid(long pid)
 {
-	long pardon = -1, score = proc_long("/proc/%ld/oom_score", pid, 1),
-	     usage = proc_long("/proc/sys/vm/oom_pardon_usage_kbytes", 0, 0),
-	     budget = proc_long("/proc/sys/vm/oom_pardon_budget_kbytes", 0, 0);
-	char path[64], line[256], verdict[200] = "no (not pardoned)";
-	FILE *f;
+	long pardon = proc_long("/proc/%ld/status", pid, "OomPardon:"),
+	     usage = proc_long("/proc/sys/vm/oom_pardon_usage_kbytes", 0, ""),
+	     budget = proc_long("/proc/sys/vm/oom_pardon_budget_kbytes", 0, ""),
+	     score = proc_long("/proc/%ld/oom_score", pid, ""), adj = proc_long("/proc/%ld/oom_score_adj", pid, "");
+	const char *verdict = "no (not pardoned)";
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		sscanf(line, "OomPardon: %ld", &pardon);
-	if (f)
-		fclose(f);
-	snprintf(line, sizeof(line), "%ld", pardon);
+	if (score == LONG_MIN || adj == LONG_MIN)	/* errno: of the last file, if not of both */
+		err(EXIT_OWN, "cannot read /proc/%ld/%s", pid, adj == LONG_MIN ? "oom_score_adj" : "oom_score");
 	if (pardon == 1 && (usage == LONG_MIN || budget == LONG_MIN))
-		snprintf(verdict, sizeof(verdict), "unknown (no vm.oom_pardon_usage_kbytes, vm.oom_pardon_budget_kbytes)");
+		verdict = "unknown (no " USAGE ", " BUDGET ")";
 	else if (pardon == 1)
-		snprintf(verdict, sizeof(verdict), "%s in a global OOM now (oom_score %ld; pardons hold %ld kB of "
-			 "vm.oom_pardon_budget_kbytes %ld kB)", score ? "no" : "yes", score, usage, budget);
+		verdict = msg("%s in a global OOM now (oom_score %ld; pardons hold %ld kB of " BUDGET " %ld kB)",
+			      score ? "no" : "yes", score, usage, budget);
 	printf("pid %1$ld's OOM pardon: %2$s\npid %1$ld's pardon honoured: %3$s\n"
 	       "pid %1$ld's current OOM score: %4$ld\npid %1$ld's current OOM score adjust value: %5$ld\n",
-	       pid, pardon < 0 ? "unsupported (kernel without OomPardon)" : line, verdict, score,
-	       proc_long("/proc/%ld/oom_score_adj", pid, 1));
+	       pid, pardon == LONG_MIN ? "unsupported (kernel without OomPardon)" : pardon ? "1" : "0",
+	       verdict, score, adj);
 	exit(EXIT_SUCCESS);
+}
+
+/* CAPS holds nothing at all. */
+static int caps_empty(cap_t caps)
+{
+	cap_t none = cap_init();
+
+	return caps && none && !cap_compare(caps, none);
 }
 
 /* Refuse setups we were not built for (bwrap does the same at start-up). */
 static void check_setup(void)
 {
 	cap_value_t sys_resource = CAP_SYS_RESOURCE;
-	cap_t caps = cap_get_proc(), none = cap_init();
+	cap_t caps = cap_get_proc();
 	char *text = caps ? cap_to_text(caps, NULL) : NULL;
 
 	if (getuid() != geteuid() || getgid() != getegid())
 		errx(EXIT_OWN, "refusing to run setuid or setgid; install with 'setcap cap_sys_resource=p' instead");
-	if (!caps || !none || !text || cap_clear_flag(caps, CAP_INHERITABLE) ||
+	if (!text || cap_clear_flag(caps, CAP_INHERITABLE) ||
 	    cap_set_flag(caps, CAP_PERMITTED, 1, &sys_resource, CAP_CLEAR))
 		err(EXIT_OWN, "cannot read capabilities");
-	if (getuid() != 0 && cap_compare(caps, none))	/* root holds every capability anyway */
+	if (getuid() != 0 && !caps_empty(caps))	/* root holds every capability anyway */
 		errx(EXIT_OWN, "refusing to run with capabilities '%s'; only cap_sys_resource=p is expected", text);
 }
 
@@ -137,7 +156,6 @@ static const char *cap_cause(int as_user)
 {
 	cap_t file = cap_get_file("/proc/self/exe");
 	char *text = file ? cap_to_text(file, NULL) : NULL;
-	int exact = text && !strcmp(text, "cap_sys_resource=p");
 	struct statvfs fs;
 
 	if (in_userns())
@@ -146,7 +164,7 @@ static const char *cap_cause(int as_user)
 		return "no_new_privs is set: the kernel ignores file capabilities under it";
 	if (cap_get_bound(CAP_SYS_RESOURCE) != 1)
 		return "CAP_SYS_RESOURCE is not in the bounding set";
-	if (as_user && !exact)
+	if (as_user && (!text || strcmp(text, "cap_sys_resource=p")))
 		return "no file capability cap_sys_resource=p on this binary: not installed with setcap, "
 		       "or lost by a copy, an upgrade or a filesystem without them";
 	if (as_user && !statvfs("/proc/self/exe", &fs) && (fs.f_flag & ST_NOSUID))
@@ -173,9 +191,10 @@ static int find_command(const char *cmd, struct stat *st)
 struct command {
 	struct stat st;		/* of the file the user named */
 	int fd;			/* the listed file of that inode, opened by its listed path */
+	int adjfd;		/* /proc/self/oom_score_adj, to write -1000 (the fallback) */
 	int fallback;		/* set oom_score_adj -1000 on a kernel without the pardon */
 	int check;		/* --check: judge every entry; 1 + the problems found */
-	char why[PATH_MAX + 160];	/* why the pardon is withheld */
+	const char *why;	/* why the listed file of that inode is refused */
 };
 
 static void report(struct command *cmd, const char *what, const char *bad, const char *good)
@@ -185,90 +204,104 @@ static void report(struct command *cmd, const char *what, const char *bad, const
 }
 
 /* An allowlist entry: the one that is the command's inode, or all with --check. */
-static int entry(const char *path, void *arg)
+static void entry(const char *path, void *arg)
 {
 	struct command *cmd = arg;
-	struct stat st;
-	int fd = open(path, O_PATH | O_CLOEXEC), rd = -1;
-	const char *bad = fd < 0 || fstat(fd, &st) ? strerror(errno) : NULL;
-	char head[4], self[32];
-	ssize_t n = -1;
+	struct stat st = { 0 };
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	const char *bad = fd < 0 || fstat(fd, &st) ? strerror(errno) : conf_unsafe(&st, S_IFREG);
+	char head[4];
+	ssize_t n;
 
-	if (!cmd->check && (bad || cmd->fd >= 0 || st.st_dev != cmd->st.st_dev || st.st_ino != cmd->st.st_ino))
+	if (!bad)
+		bad = (n = pread(fd, head, sizeof(head), 0)) < 0 ? strerror(errno) : conf_not_binary(head, (size_t)n);
+	if (!cmd->check && (fd < 0 || cmd->fd >= 0 || st.st_dev != cmd->st.st_dev || st.st_ino != cmd->st.st_ino))
 		bad = "";	/* not the command (or missing): ignored */
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if (!bad && !(bad = conf_unsafe(&st, S_IFREG)) &&
-	    ((rd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || (n = pread(rd, head, 4, 0)) < 0))
-		bad = strerror(errno);
-	bad = bad ? bad : conf_not_binary(head, (size_t)n);
-	if (rd >= 0)
-		close(rd);
 	if (cmd->check)
 		report(cmd, path, bad, "root's alone, an ELF executable");
 	else if (bad && *bad)
-		snprintf(cmd->why, sizeof(cmd->why), "%s is listed, but %s", path, bad);
-	if (!cmd->check && !bad)
+		cmd->why = msg("%s is listed, but %s", path, bad);
+	if (cmd->check || bad)
+		close(fd);	/* (-1 when missing: EBADF, harmless) */
+	else
 		cmd->fd = fd;
-	else if (fd >= 0)
-		close(fd);
-	return 0;
 }
 
-/* Read the allowlist: every directory above it and the file itself root's
- * alone, no symlink followed, no FIFO waited for. 0, or -1 and cmd->why. */
-static int load_config(struct command *cmd)
+/*
+ * Read the allowlist: every directory above it and the file itself root's
+ * alone, no symlink followed, no FIFO waited for. Why it is not to be
+ * trusted, or why the command's entry is refused; else NULL.
+ */
+static const char *load_config(struct command *cmd)
 {
 	static char buf[CONF_SIZE_MAX + 1];
 	static const char file[] = CONFIG_FILE;
 	char dir[sizeof(file)];
 	const char *s, *bad = NULL;
 	ssize_t n = 0, len = 0;
+	struct conf c = { 0 };
 	struct stat st;
-	struct conf c;
-	int fd = -1;
+	int fd;
 
 	for (s = file; !bad && s; s = strchr(s + 1, '/')) {
 		snprintf(dir, sizeof(dir), "%.*s", s > file ? (int)(s - file) : 1, file);
 		bad = lstat(dir, &st) ? strerror(errno) : conf_unsafe(&st, S_IFDIR);
 	}
 	if (bad)
-		return snprintf(cmd->why, sizeof(cmd->why), "%s: directory %s: %s", CONFIG_FILE, dir, bad), -1;
+		return msg("%s: directory %s: %s", CONFIG_FILE, dir, bad);
 	fd = open(CONFIG_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	bad = fd < 0 ? (errno == ELOOP ? "a symbolic link (never followed)" : strerror(errno)) :
 	      fstat(fd, &st) ? strerror(errno) : conf_unsafe(&st, S_IFREG);
 	while (!bad && (n = read(fd, buf + len, sizeof(buf) - (size_t)len)) > 0)
 		len += n;
-	if (fd >= 0)
-		close(fd);
-	if (!bad && n < 0)
+	if (n < 0)
 		bad = strerror(errno);
+	close(fd);
+	if (!bad && conf_parse(buf, (size_t)len, &c, NULL, NULL) && c.line)
+		return msg("%s:%u: %s", CONFIG_FILE, c.line, c.error);
+	if (bad || c.error)
+		return msg("%s: %s", CONFIG_FILE, bad ? bad : c.error);
 	/* Entries are looked at only in a file that parses as a whole. */
-	if (!bad && !conf_parse(buf, (size_t)len, &c, NULL, NULL))
-		return conf_parse(buf, (size_t)len, &c, entry, cmd), cmd->fallback = c.fallback_adj, 0;
-	if (bad || !c.line)
-		snprintf(cmd->why, sizeof(cmd->why), "%s: %s", CONFIG_FILE, bad ? bad : c.error);
-	else
-		snprintf(cmd->why, sizeof(cmd->why), "%s:%u: %s", CONFIG_FILE, c.line, c.error);
-	return -1;
+	conf_parse(buf, (size_t)len, &c, entry, cmd);
+	cmd->fallback = c.fallback_adj;
+	return cmd->why;
 }
 
 /* --check: is this system ready to pardon a user's locker? */
 static int check_system(void)
 {
 	struct command cmd = { .fd = -1, .check = 1 };
-	long budget = proc_long("/proc/sys/vm/oom_pardon_budget_kbytes", 0, 0);
-	char text[96];
+	long budget = proc_long("/proc/sys/vm/oom_pardon_budget_kbytes", 0, "");
+	const char *bad;
 
 	report(&cmd, "kernel", oom_pardon_supported() ? NULL : "no OOM pardon (PR_SET_OOM_PARDON)", "OOM pardon");
-	snprintf(text, sizeof(text), "vm.oom_pardon_budget_kbytes %ld", budget);
-	if (budget == LONG_MIN)
-		snprintf(text, sizeof(text), "unknown (no vm.oom_pardon_budget_kbytes)");
-	report(&cmd, "budget", budget ? NULL : "vm.oom_pardon_budget_kbytes is 0: no pardon is honoured", text);
+	report(&cmd, "budget", budget ? NULL : BUDGET " is 0: no pardon is honoured",
+	       budget == LONG_MIN ? "unknown (no " BUDGET ")" : msg(BUDGET " %ld", budget));
 	report(&cmd, "capability", cap_cause(1), "cap_sys_resource=p on this binary, users get it");
-	load_config(&cmd);
-	report(&cmd, "allowlist", cmd.why[0] ? cmd.why : NULL, cmd.fallback ?
+	bad = load_config(&cmd);
+	report(&cmd, "allowlist", bad, cmd.fallback ?
 	       CONFIG_FILE " is safe; fallback oom_score_adj (unbounded, inherited)" : CONFIG_FILE " is safe");
 	return cmd.check > 1;
+}
+
+/* Why the pardon is withheld from the command NAME found at CMD->st, or NULL. */
+static const char *withheld(struct command *cmd, const char *name, int asked_adj)
+{
+	const char *why;
+
+	if (in_userns())
+		return cap_cause(0);
+	if (getuid() == 0)
+		cmd->fallback = asked_adj;	/* root's own decision; a user's is in the allowlist */
+	else if ((why = load_config(cmd)) || cmd->fd < 0)
+		return why ? why : msg("%s: not listed in %s", name, CONFIG_FILE);
+	if (oom_pardon_supported())
+		return NULL;
+	if (!cmd->fallback)
+		return msg("kernel without PR_SET_OOM_PARDON%s", asked_adj && getuid() ?
+			       " (--fallback-adj is root's; others get it from the configuration only)" : "");
+	cmd->adjfd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	return cmd->adjfd < 0 ? msg("/proc/self/oom_score_adj: %s", strerror(errno)) : NULL;
 }
 
 int main(int argc, char **argv)
@@ -282,14 +315,13 @@ int main(int argc, char **argv)
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, strict = 0, check = 0, asked_adj = 0, adjfd = -1, ret = -1, supported, found,
-	    root = getuid() == 0 && !in_userns();
+	int c, strict = 0, check = 0, asked_adj = 0, found, raised, ret = -1;
 	cap_value_t sys_resource = CAP_SYS_RESOURCE;
-	cap_flag_value_t permitted = CAP_CLEAR;
-	struct command cmd = { .fd = -1 };
+	struct command cmd = { .fd = -1, .adjfd = -1 };
+	const char *why;
 	char *end, **args;
 	long pid = 0;
-	cap_t caps, none;
+	cap_t caps;
 
 	check_setup();
 	while ((c = getopt_long(argc, argv, "+p:csahV", longopts, NULL)) != -1) {
@@ -318,54 +350,39 @@ int main(int argc, char **argv)
 	if (optind == argc)
 		errtryhelp("no command specified");
 	args = argv + optind;
-	found = !find_command(args[0], &cmd.st);
-	supported = oom_pardon_supported();
-	cmd.fallback = root && asked_adj;
-	if (!found)	/* no pardon, no warning: execvp() says why (126, 127) */
-		snprintf(cmd.why, sizeof(cmd.why), "%s: not found", args[0]);
-	else if (in_userns())
-		snprintf(cmd.why, sizeof(cmd.why), "%s", cap_cause(0));
-	else if (!root && !load_config(&cmd) && cmd.fd < 0 && !cmd.why[0])
-		snprintf(cmd.why, sizeof(cmd.why), "%s: not listed in %s", args[0], CONFIG_FILE);
-	if (!cmd.why[0] && !supported && !cmd.fallback)
-		snprintf(cmd.why, sizeof(cmd.why), "kernel without PR_SET_OOM_PARDON%s", asked_adj && !root ?
-			 " (--fallback-adj is root's; others get it from the configuration only)" : "");
-	else if (!cmd.why[0] && !supported && (adjfd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) < 0)
-		snprintf(cmd.why, sizeof(cmd.why), "/proc/self/oom_score_adj: %s", strerror(errno));
-	caps = cap_get_proc();
-	if (!caps || cap_get_flag(caps, CAP_SYS_RESOURCE, CAP_PERMITTED, &permitted))
-		err(EXIT_OWN, "cannot read capabilities");
-	if (!cmd.why[0] && !permitted)
-		snprintf(cmd.why, sizeof(cmd.why), "%s",
-			 cap_cause(!root) ?: "CAP_SYS_RESOURCE not granted by the kernel (is the helper being traced?)");
+	found = !find_command(args[0], &cmd.st);	/* if not, execvp() says why (126, 127) */
+	why = found ? withheld(&cmd, args[0], asked_adj) : "not found";
 
 	/*
 	 * ---- Privileged window: CAP_SYS_RESOURCE is effective for one call ----
 	 * No NO_NEW_PRIVS here and no CAP_MODE_NOPRIV (which sets it too):
 	 * lockers authenticate through PAM's setuid unix_chkpwd, and with NNP
 	 * the kernel ignores setuid bits, so the screen would never unlock.
+	 * cap_set_proc() fails when the capability is not permitted.
 	 */
-	if (!cmd.why[0] && !cap_set_flag(caps, CAP_EFFECTIVE, 1, &sys_resource, CAP_SET) &&
-	    !cap_set_proc(caps))
-		ret = supported ? oom_pardon_set(1) : write(adjfd, "-1000", 5) == 5 ? 0 : -1;
+	caps = cap_get_proc();
+	raised = !why && caps && !cap_set_flag(caps, CAP_EFFECTIVE, 1, &sys_resource, CAP_SET) &&
+		 !cap_set_proc(caps);
+	if (raised)
+		ret = cmd.adjfd < 0 ? oom_pardon_set(1) : write(cmd.adjfd, "-1000", 5) == 5 ? 0 : -1;
 	c = errno;
-	if (cap_clear(caps) || cap_set_proc(caps) || cap_reset_ambient())
+	if (!caps || cap_clear(caps) || cap_set_proc(caps) || cap_reset_ambient())
 		err(EXIT_OWN, "cannot drop capabilities");
 	cap_free(caps);
 	/* ---- End of privileged window: every capability set is cleared ---- */
 
 	/* The ambient set is a subset of permitted and inheritable: empty too. */
-	caps = cap_get_proc();
-	none = cap_init();
-	if (!caps || !none || cap_compare(caps, none))
+	if (!caps_empty(cap_get_proc()))
 		errx(EXIT_OWN, "capabilities still held after dropping them");
-	if (!cmd.why[0] && ret < 0)
-		snprintf(cmd.why, sizeof(cmd.why), "%s: %s", supported ? "PR_SET_OOM_PARDON" :
-			 "cannot set oom_score_adj to -1000", strerror(c));
-	if (found && cmd.why[0] && strict)
-		errx(EXIT_OWN, "%s", cmd.why);
-	if (found && cmd.why[0])
-		warnx("warning: %s; running %s without the OOM pardon", cmd.why, args[0]);
+	if (!why && !raised)
+		why = cap_cause(getuid() != 0) ?: "CAP_SYS_RESOURCE not granted by the kernel (is the helper being traced?)";
+	else if (!why && ret < 0)
+		why = msg("%s: %s", cmd.adjfd < 0 ? "PR_SET_OOM_PARDON" : "cannot set oom_score_adj to -1000",
+			      strerror(c));
+	if (found && why && strict)
+		errx(EXIT_OWN, "%s", why);
+	if (found && why)
+		warnx("warning: %s; running %s without the OOM pardon", why, args[0]);
 	if (cmd.fd >= 0)	/* a listed file runs from its listed path: the file checked */
 		fexecve(cmd.fd, args, environ);
 	else

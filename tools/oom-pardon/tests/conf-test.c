@@ -12,14 +12,13 @@
 
 static char seen[1024];
 
-static int collect(const char *path, void *arg)
+static void collect(const char *path, void *arg)
 {
 	(void)arg;
 	if (strlen(seen) + strlen(path) + 2 < sizeof(seen)) {
 		strcat(seen, path);
 		strcat(seen, ";");
 	}
-	return 0;
 }
 
 static int failed;
