@@ -39,11 +39,6 @@ const char *conf_not_binary(const char *head, size_t n)
 	return NULL;
 }
 
-static int blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r';
-}
-
 int conf_parse(const char *buf, size_t len, struct conf *c, conf_entry_fn fn, void *arg)
 {
 	char line[CONF_LINE_MAX + 1], *s, *e, *p;
@@ -60,11 +55,10 @@ int conf_parse(const char *buf, size_t len, struct conf *c, conf_entry_fn fn, vo
 			break;
 		}
 		memcpy(line, buf + pos, n);
-		for (e = line + n; e > line && blank(e[-1]); e--)
+		for (e = line + n; e > line && memchr(" \t\r", e[-1], 3); e--)
 			;
 		*e = '\0';
-		for (s = line; blank(*s); s++)
-			;
+		s = line + strspn(line, " \t\r");
 		if (*s == '#' || s == e)
 			continue;
 		for (p = s; p < e && (unsigned char)*p >= 0x20 && *p != 0x7f; p++)

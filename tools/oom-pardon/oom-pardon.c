@@ -32,8 +32,8 @@
 #ifndef VERSION
 #define VERSION "2.0"
 #endif
-#define BUDGET "vm.oom_pardon_budget_kbytes"
-#define USAGE "vm.oom_pardon_usage_kbytes"
+#define SYSCTL_BUDGET "vm.oom_pardon_budget_kbytes"
+#define SYSCTL_USAGE "vm.oom_pardon_usage_kbytes"
 
 enum { EXIT_OWN = 125, EXIT_CANNOT_RUN = 126, EXIT_NOT_FOUND = 127 };
 
@@ -105,9 +105,9 @@ static void __attribute__((noreturn)) show_pid(long pid)
 	if (score == LONG_MIN || adj == LONG_MIN)	/* errno: of the last file, if not of both */
 		err(EXIT_OWN, "cannot read /proc/%ld/%s", pid, adj == LONG_MIN ? "oom_score_adj" : "oom_score");
 	if (pardon == 1 && (usage == LONG_MIN || budget == LONG_MIN))
-		verdict = "unknown (no " USAGE ", " BUDGET ")";
+		verdict = "unknown (no " SYSCTL_USAGE ", " SYSCTL_BUDGET ")";
 	else if (pardon == 1)
-		verdict = msg("%s in a global OOM now (oom_score %ld; pardons hold %ld kB of " BUDGET " %ld kB)",
+		verdict = msg("%s in a global OOM now (oom_score %ld; pardons hold %ld kB of " SYSCTL_BUDGET " %ld kB)",
 			      score ? "no" : "yes", score, usage, budget);
 	printf("pid %1$ld's OOM pardon: %2$s\npid %1$ld's pardon honoured: %3$s\n"
 	       "pid %1$ld's current OOM score: %4$ld\npid %1$ld's current OOM score adjust value: %5$ld\n",
@@ -275,8 +275,8 @@ static int check_system(void)
 	const char *bad;
 
 	report(&cmd, "kernel", oom_pardon_supported() ? NULL : "no OOM pardon (PR_SET_OOM_PARDON)", "OOM pardon");
-	report(&cmd, "budget", budget ? NULL : BUDGET " is 0: no pardon is honoured",
-	       budget == LONG_MIN ? "unknown (no " BUDGET ")" : msg(BUDGET " %ld", budget));
+	report(&cmd, "budget", budget ? NULL : SYSCTL_BUDGET " is 0: no pardon is honoured",
+	       budget == LONG_MIN ? "unknown (no " SYSCTL_BUDGET ")" : msg(SYSCTL_BUDGET " %ld", budget));
 	report(&cmd, "capability", cap_cause(1), "cap_sys_resource=p on this binary, users get it");
 	bad = load_config(&cmd);
 	report(&cmd, "allowlist", bad, cmd.fallback ?
