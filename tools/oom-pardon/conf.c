@@ -45,6 +45,9 @@ int conf_parse(const char *buf, size_t len, struct conf *c, conf_entry_fn fn, vo
 	const char *nl;
 	size_t pos, n;
 
+	/* Entries are reported only from a file that parses as a whole. */
+	if (fn && conf_parse(buf, len, c, NULL, NULL))
+		return -1;
 	*c = (struct conf){ .error = len > CONF_SIZE_MAX ? "file too large" : NULL };
 	for (pos = 0; !c->error && pos < len; pos += n + 1) {
 		nl = memchr(buf + pos, '\n', len - pos);

@@ -23,7 +23,10 @@ struct conf {
 /* Called with each listed absolute path. */
 typedef void (*conf_entry_fn)(const char *path, void *arg);
 
-/* Parse LEN bytes at BUF. Returns 0, or -1 with c->line and c->error set. */
+/*
+ * Parse LEN bytes at BUF. Returns 0, or -1 with c->line and c->error set.
+ * FN (may be NULL) sees the paths only of a file that parses as a whole.
+ */
 int conf_parse(const char *buf, size_t len, struct conf *c, conf_entry_fn fn, void *arg);
 
 /*

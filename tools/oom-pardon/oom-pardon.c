@@ -257,12 +257,10 @@ static const char *load_config(struct command *cmd)
 	if (n < 0)
 		bad = strerror(errno);
 	close(fd);
-	if (!bad && conf_parse(buf, (size_t)len, &c, NULL, NULL) && c.line)
+	if (!bad && conf_parse(buf, (size_t)len, &c, entry, cmd) && c.line)
 		return msg("%s:%u: %s", CONFIG_FILE, c.line, c.error);
 	if (bad || c.error)
 		return msg("%s: %s", CONFIG_FILE, bad ? bad : c.error);
-	/* Entries are looked at only in a file that parses as a whole. */
-	conf_parse(buf, (size_t)len, &c, entry, cmd);
 	cmd->fallback = c.fallback_adj;
 	return cmd->why;
 }
