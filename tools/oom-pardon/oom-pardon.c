@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, strict = 0, check = 0, asked_adj = 0, found, raised, ret = -1;
+	int c, strict = 0, check = 0, asked_adj = 0, found, raised, ret = -1, saved_errno;
 	cap_value_t sys_resource = CAP_SYS_RESOURCE;
 	struct command cmd = { .fd = -1, .adjfd = -1 };
 	const char *why;
@@ -363,7 +363,7 @@ int main(int argc, char **argv)
 		 !cap_set_proc(caps);
 	if (raised)
 		ret = cmd.adjfd < 0 ? oom_pardon_set(1) : write(cmd.adjfd, "-1000", 5) == 5 ? 0 : -1;
-	c = errno;
+	saved_errno = errno;
 	if (!caps || cap_clear(caps) || cap_set_proc(caps) || cap_reset_ambient())
 		err(EXIT_OWN, "cannot drop capabilities");
 	cap_free(caps);
@@ -376,7 +376,7 @@ int main(int argc, char **argv)
 		why = cap_cause(getuid() != 0) ?: "CAP_SYS_RESOURCE not granted by the kernel (is the helper being traced?)";
 	else if (!why && ret < 0)
 		why = msg("%s: %s", cmd.adjfd < 0 ? "PR_SET_OOM_PARDON" : "cannot set oom_score_adj to -1000",
-			      strerror(c));
+			      strerror(saved_errno));
 	if (found && why && strict)
 		errx(EXIT_OWN, "%s", why);
 	if (found && why)
