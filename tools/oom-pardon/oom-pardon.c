@@ -213,16 +213,18 @@ static void entry(const char *path, void *arg)
 	char head[4];
 	ssize_t n;
 
+	if (!cmd->check && (fd < 0 || cmd->fd >= 0 || st.st_dev != cmd->st.st_dev || st.st_ino != cmd->st.st_ino)) {
+		close(fd);	/* not the command, or missing (-1: EBADF, harmless): ignored */
+		return;
+	}
 	if (!bad)
 		bad = (n = pread(fd, head, sizeof(head), 0)) < 0 ? strerror(errno) : conf_not_binary(head, (size_t)n);
-	if (!cmd->check && (fd < 0 || cmd->fd >= 0 || st.st_dev != cmd->st.st_dev || st.st_ino != cmd->st.st_ino))
-		bad = "";	/* not the command (or missing): ignored */
 	if (cmd->check)
 		report(cmd, path, bad, "root's alone, an ELF executable");
-	else if (bad && *bad)
+	else if (bad)
 		cmd->why = msg("%s is listed, but %s", path, bad);
 	if (cmd->check || bad)
-		close(fd);	/* (-1 when missing: EBADF, harmless) */
+		close(fd);
 	else
 		cmd->fd = fd;
 }
