@@ -213,7 +213,9 @@ static void entry(const char *path, void *arg)
 	char head[4];
 	ssize_t n;
 
-	if (!cmd->check && (fd < 0 || cmd->fd >= 0 || st.st_dev != cmd->st.st_dev || st.st_ino != cmd->st.st_ino)) {
+	/* An entry the user cannot open (execute-only) is still matched: it says why. */
+	if (!cmd->check && ((fd < 0 && stat(path, &st)) || cmd->fd >= 0 ||
+			    st.st_dev != cmd->st.st_dev || st.st_ino != cmd->st.st_ino)) {
 		close(fd);	/* not the command, or missing (-1: EBADF, harmless): ignored */
 		return;
 	}

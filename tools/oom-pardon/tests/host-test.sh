@@ -97,9 +97,11 @@ printf '#!/bin/sh\necho "script ran: $*"\n' >"$TMP/bin/script"
 printf '#!/bin/sh\necho evil ran\n' >"$TMP/bin/evil"
 cp /bin/true "$TMP/bin/usertrue"
 cp /bin/true "$TMP/bin/grouptrue"
+cp /bin/true "$TMP/bin/xonly"
 chmod 755 "$TMP/bin/script" "$TMP/bin/evil"
 chmod 775 "$TMP/bin/grouptrue"
 chmod 644 "$TMP/bin/noexec"
+chmod 711 "$TMP/bin/xonly"
 if [ "$is_root" = 1 ]; then
 	chown 65534 "$TMP/bin/usertrue" "$TMP/user"
 	# The $ORIGIN case: a hard link, in a directory of the user's, to a listed file.
@@ -294,7 +296,7 @@ else
 
 	# --- who may run what (the cause is then the kernel or the capability) ---
 	conf "# test allowlist" "" "  $TMP/bin/listed  " "$TMP/bin/say" "$TMP/bin/script" \
-		"$TMP/bin/usertrue" "$TMP/bin/grouptrue" "$TMP/bin/readlink" "/nonexistent/locker"
+		"$TMP/bin/usertrue" "$TMP/bin/grouptrue" "$TMP/bin/readlink" "$TMP/bin/xonly" "/nonexistent/locker"
 	t "listed command runs for a user" 0 1 '' "$nopardon" -- "${NOBODY[@]}" "$OP" "$TMP/bin/listed"
 	t "listed command found through PATH" 0 1 '' "$nopardon" -- \
 		"${NOBODY[@]}" env PATH="$TMP/bin" "$OP" listed
@@ -314,6 +316,8 @@ else
 	t "listed file writable by its group: not pardoned, warning, runs" 0 1 '' \
 		"$TMP/bin/grouptrue is listed, but writable by group or others" -- \
 		"${NOBODY[@]}" "$OP" "$TMP/bin/grouptrue"
+	t "listed file a user cannot read (0711): warning names the cause, not 'not listed', runs" 0 1 '' \
+		"$TMP/bin/xonly is listed, but Permission denied" -- "${NOBODY[@]}" "$OP" "$TMP/bin/xonly"
 	t "a hard link to a listed file runs from the listed path (\$ORIGIN is root's)" 0 1 \
 		"^$TMP/bin/readlink\$" "$nopardon" -- "${NOBODY[@]}" "$OP" "$TMP/user/readlink" /proc/self/exe
 	# issue 11, finding 1: the fallback is root's decision, never a user's option
