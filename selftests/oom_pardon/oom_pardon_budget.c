@@ -483,8 +483,9 @@ TEST_F_TIMEOUT(swarm, memcg_makes_progress, 400)
 			       "and no OOM report of it in the log" :
 			       "by an OOM that honoured no pardon");
 		if (spared == 1)
-			TH_LOG("bystander killed by an OOM that passed over pardons of %ld kB (budget %ld kB)",
-			       spared_kb, SWARM_BUDGET_KB);
+			TH_LOG("bystander killed by an OOM that %s %ld kB (budget %ld kB)",
+			       "passed over pardons of", spared_kb,
+			       SWARM_BUDGET_KB);
 	}
 	EXPECT_EQ(0, kmsg_count(&kmsg, "no killable processes", NULL, NULL,
 				0));
