@@ -5,8 +5,9 @@
  * lines "bench,..." on stdout; everything else goes to stderr.
  *
  *   oombench path CG N PARDON_PCT OOM_REPS SCORE_REPS HOG_MB
- *	N small sleeping processes in CG/sleepers (PARDON_PCT % of them call
- *	PR_SET_OOM_PARDON; on a kernel without it the call fails and is
+ *	N small sleeping processes in CG/sleepers (PARDON_PCT % of them, or
+ *	K with PARDON_PCT "=K", call PR_SET_OOM_PARDON; on a kernel
+ *	without it the call fails and is
  *	counted), then OOM_REPS times a hog in CG/hog touches pages until the
  *	memcg OOM kills it: time from the start of the page fault that never
  *	returned (the triggering allocation) to the hog's death (waitpid).
@@ -308,13 +309,16 @@ static int path_bench(char **av)
 	long oom_reps = atol(av[3]), score_reps = atol(av[4]);
 	long hog = atol(av[5]) << 20;
 	char sl[512], hg[512], buf[600], line[32];
-	long pardoned = n * pct / 100, i, r, npids = 0, *pids;
+	/* "=K": K of them, whatever N (a locker or two among many). */
+	long pardoned = av[2][0] == '=' ? atol(av[2] + 1) : n * pct / 100;
+	long i, r, npids = 0, *pids;
 	int ready[2];
 	long long base;
 	pid_t sp;
 	FILE *f;
 
-	if (n < 1 || oom_reps < 0 || score_reps < 0 || hog < PAGE)
+	if (n < 1 || oom_reps < 0 || score_reps < 0 || hog < PAGE ||
+	    pardoned < 0 || pardoned >= n)
 		die("bad arguments");
 	snprintf(sl, sizeof(sl), "%s/sleepers", cg);
 	snprintf(hg, sizeof(hg), "%s/hog", cg);
