@@ -747,8 +747,9 @@ static __attribute__((noreturn)) void swarm(const char *mode, long kids,
 	}
 }
 
-/* alive, killed (SIGKILL) or, for a process that wants to grow and
- * did not for STUCK_US, stuck.
+/*
+ * "alive" or "killed" (by SIGKILL; any other end is a failure). The caller
+ * calls a leaking locker that did not grow for 5 s "stuck".
  */
 static const char *fate(pid_t p, int *dead)
 {
