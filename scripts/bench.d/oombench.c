@@ -841,9 +841,12 @@ static int scene(const char *what, const char *mode, long seconds)
 		int64_t now = mono_us();
 
 		k = get("/proc", "vmstat", "oom_kill") - k0;
-		if (k > seen)
+		if (k > seen) {
 			printf("bench,event,%s,%s,kill,%.3f,%lld\n", what, mode,
 			       (now - t0) / 1e6, k);
+			/* A killed locker gets 5 s to exit before "stuck". */
+			grew = now;
+		}
 		seen = k;
 		fate(by, &bdead);
 		fate(lk, &ldead);
@@ -872,7 +875,10 @@ static int scene(const char *what, const char *mode, long seconds)
 		/* Then two more seconds, for late kills. */
 		if (settled >= 0 && now - t0 > settled + 2000000)
 			break;
-		/* A leaking locker that did not grow for 5 s is stuck. */
+		/*
+		 * A leaking locker that did not grow for 5 s, with no OOM kill
+		 * in them, is stuck.
+		 */
 		if (leak && !ldead && now - grew > 5000000)
 			break;
 		sleep_us(10000);
