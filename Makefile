@@ -12,6 +12,7 @@
 #   make stock    the same kernel configuration without the series
 #   make helper   tools/oom-pardon
 #   make bench    stock vs patched KVER benchmarks into build/bench
+#                 (BENCH_QUICK=1: instruction counts and scenes only)
 #
 # KVER picks the kernel (6.12 or 7.2); CHECK_KVERS the kernels make check
 # covers (default: both); ACCEL the QEMU accelerator: auto (default: KVM
@@ -61,7 +62,7 @@ soak: deps
 
 .PHONY: bench
 bench: deps
-	@KVER=$(KVER) scripts/bench
+	@KVER=$(KVER) BENCH_QUICK=$(BENCH_QUICK) scripts/bench
 
 clean:
 	rm -rf $(BUILD)/kbuild-* $(BUILD)/stock/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \

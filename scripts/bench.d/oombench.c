@@ -5,8 +5,9 @@
  * lines "bench,..." on stdout; everything else goes to stderr.
  *
  *   oombench path CG N PARDON_PCT OOM_REPS SCORE_REPS HOG_MB
- *	N small sleeping processes in CG/sleepers (PARDON_PCT % of them call
- *	PR_SET_OOM_PARDON; on a kernel without it the call fails and is
+ *	N small sleeping processes in CG/sleepers (PARDON_PCT % of them, or
+ *	K with PARDON_PCT "=K", call PR_SET_OOM_PARDON; on a kernel
+ *	without it the call fails and is
  *	counted), then OOM_REPS times a hog in CG/hog touches pages until the
  *	memcg OOM kills it: time from the start of the page fault that never
  *	returned (the triggering allocation) to the hog's death (waitpid).
@@ -21,6 +22,23 @@
  *	Prints MODE, kills while the locker was up, the locker's deaths, the
  *	time from the start of the pressure to the first kill, the run's
  *	length (us) and all kills.
+ *
+ *   oombench scene SCENE MODE SECONDS
+ *	The whole machine (global OOM), one scene: "swarm", a protected
+ *	process forks SWARM_KIDS children of SWARM_MB MiB, one after the other
+ *	(a child that dies is not replaced), beside a small protected locker
+ *	(8 MiB) and an unprotected bystander (64 MiB); or "leak", a protected
+ *	locker that grows by 16 MiB every 50 ms without bound, beside the
+ *	bystander. MODE is how the protected processes are protected: "pardon"
+ *	(PR_SET_OOM_PARDON), "adj" (they write -1000 to their own
+ *	oom_score_adj while root, as xscreensaver and slock do), "memmax" (adj,
+ *	and each in a cgroup of its own with memory.max = the default pardon
+ *	budget, 256 MiB), "none". Lines "bench,event,..." as OOM kills happen
+ *	(a panic cuts the run short, the host sees what came before), then one
+ *	"bench,scene,..." line: bystander and locker alive, killed or stuck,
+ *	OOM kills, the swarm's children that filled, were killed or stuck, and
+ *	the time from the start to the moment every protected process had
+ *	settled (filled, killed; -1 when one was still stuck at SECONDS).
  *
  *   oombench tsc-hz
  *	Print the TSC rate (run on the host).
@@ -88,12 +106,19 @@ static int64_t mono_us(void)
 /*
  * For figures: the TSC, which QEMU (TCG and KVM) runs at the host's
  * constant rate, converted with the rate scripts/bench measured on the
- * host ("oombench tsc-hz") and passed as BENCH_TSC_HZ.
+ * host ("oombench tsc-hz") and passed as BENCH_TSC_HZ. Under QEMU's
+ * -icount shift=0 (scripts/bench.d/qemu-icount) the TSC advances by one
+ * per guest instruction: BENCH_ICOUNT=1 takes it raw, and the figures are
+ * named *_insn instead of *_us.
  */
 static double tsc_hz;
+static int icount;
+static const char *unit = "us";
 
 static int64_t now_us(void)
 {
+	if (icount)
+		return (int64_t)__rdtsc();
 	if (tsc_hz > 0)
 		return (int64_t)(__rdtsc() * 1e6 / tsc_hz);
 	return mono_us();
@@ -284,13 +309,16 @@ static int path_bench(char **av)
 	long oom_reps = atol(av[3]), score_reps = atol(av[4]);
 	long hog = atol(av[5]) << 20;
 	char sl[512], hg[512], buf[600], line[32];
-	long pardoned = n * pct / 100, i, r, npids = 0, *pids;
+	/* "=K": K of them, whatever N (a locker or two among many). */
+	long pardoned = av[2][0] == '=' ? atol(av[2] + 1) : n * pct / 100;
+	long i, r, npids = 0, *pids;
 	int ready[2];
 	long long base;
 	pid_t sp;
 	FILE *f;
 
-	if (n < 1 || oom_reps < 0 || score_reps < 0 || hog < PAGE)
+	if (n < 1 || oom_reps < 0 || score_reps < 0 || hog < PAGE ||
+	    pardoned < 0 || pardoned >= n)
 		die("bad arguments");
 	snprintf(sl, sizeof(sl), "%s/sleepers", cg);
 	snprintf(hg, sizeof(hg), "%s/hog", cg);
@@ -337,6 +365,11 @@ static int path_bench(char **av)
 	/* One line per figure; the pardon is real only where the prctl exists. */
 	printf("bench,path,%ld,info,%ld,%s\n", n,
 	       atoi(line) ? pardoned : 0, atoi(line) ? "pardon" : "no-pardon");
+	/* Whether the pardons are within the budget (patched kernels). */
+	if (!access("/proc/sys/vm/oom_pardon_usage_kbytes", F_OK))
+		printf("bench,path,%ld,info_usage_kb,%lld,%lld\n", n,
+		       get("/proc/sys/vm", "oom_pardon_usage_kbytes", NULL),
+		       get("/proc/sys/vm", "oom_pardon_budget_kbytes", NULL));
 
 	pids = calloc(n + 16, sizeof(*pids));
 	snprintf(buf, sizeof(buf), "%s/cgroup.procs", sl);
@@ -356,8 +389,8 @@ static int path_bench(char **av)
 		int64_t t = score_sweep(pids, npids);
 
 		if (r >= 0)
-			printf("bench,path,%ld,score_us,%ld,%lld\n", n, r,
-			       (long long)t);
+			printf("bench,path,%ld,score_%s,%ld,%lld\n", n, unit,
+			       r, (long long)t);
 	}
 	fflush(stdout);
 
@@ -370,8 +403,8 @@ static int path_bench(char **av)
 		int64_t t = memcg_oom(cg, hg, hog, r);
 
 		if (r >= 0)
-			printf("bench,path,%ld,oom_us,%ld,%lld\n", n, r,
-			       (long long)t);
+			printf("bench,path,%ld,oom_%s,%ld,%lld\n", n, unit,
+			       r, (long long)t);
 		fflush(stdout);
 	}
 	printf("bench,path,%ld,info_max_kb,%lld,-\n", n, (base + hog) >> 10);
@@ -536,11 +569,344 @@ static __attribute__((noreturn)) void locker(long mb)
 		pause();
 }
 
+/* ------------------------------------------------------------ scenes */
+#define SCENE_CG "/sys/fs/cgroup/scene"
+#define SCENE_MAX "256M"	/* memmax: the default pardon budget */
+#define BYSTANDER_MB 64
+#define LOCKER_MB 8
+#define LEAK_STEP_MB 16
+
+/* Resident KiB of P (statm), 0 once it is gone. */
+static long long rss_kb(pid_t p)
+{
+	char f[64];
+	long long size = 0, res = 0;
+	FILE *s;
+
+	snprintf(f, sizeof(f), "/proc/%d/statm", p);
+	s = fopen(f, "r");
+	if (!s)
+		return 0;
+	if (fscanf(s, "%lld %lld", &size, &res) != 2)
+		res = 0;
+	fclose(s);
+	return res * (PAGE / 1024);
+}
+
+/* The parent of P. */
+static pid_t ppid(pid_t p)
+{
+	char f[64];
+	int pp = 0;
+	FILE *s;
+
+	snprintf(f, sizeof(f), "/proc/%d/stat", p);
+	s = fopen(f, "r");
+	/* pid (comm) state ppid: comm has no ") " in these shells */
+	if (!s || fscanf(s, "%*d (%*[^)]) %*c %d", &pp) != 1)
+		pp = 0;
+	if (s)
+		fclose(s);
+	return pp;
+}
+
+/*
+ * The scene's processes write nothing: a stuck one must not hold the
+ * output pipe open, or vm-run waits for it to the end of its time.
+ */
+static void quiet(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(1);
+	close(fd);
+}
+
+/* Protect the calling process as MODE says (its children inherit it). */
+static void protect(const char *mode, const char *name)
+{
+	char dir[512];
+
+	/* Not the reporter's -1000: a fresh start. */
+	put("/proc/self", "oom_score_adj", "0");
+
+	if (!strcmp(mode, "pardon")) {
+		if (prctl(PR_SET_OOM_PARDON, 1, 0, 0, 0))
+			die("PR_SET_OOM_PARDON (a kernel without the pardon?)");
+		return;
+	}
+	if (!strcmp(mode, "memmax")) {
+		snprintf(dir, sizeof(dir), "%s/%s", SCENE_CG, name);
+		join(dir);
+	}
+	if (!strcmp(mode, "adj") || !strcmp(mode, "memmax"))
+		put("/proc/self", "oom_score_adj", "-1000");
+}
+
+/*
+ * Touch MB MiB, PAUSE_MS after each STEP_MB; MB < 0: STEP_MB at a time
+ * without end (one mapping per step: the heuristic overcommit refuses one
+ * mapping bigger than the machine).
+ */
+static void fill(long mb, long step_mb, long pause_ms)
+{
+	size_t len = (size_t)(mb < 0 ? step_mb : mb) << 20, off;
+	char *m;
+
+	do {
+		m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			die("mmap %zu MiB", len >> 20);
+		for (off = 0; off < len; off += PAGE)
+			m[off] = 1;
+		if (pause_ms)
+			sleep_us(pause_ms * 1000);
+	} while (mb < 0);
+}
+
+/* A child: protected as MODE says, fills MB MiB, says so on READY, sleeps. */
+static pid_t holder(const char *mode, const char *name, long mb, int ready)
+{
+	pid_t p = fork();
+
+	if (p < 0)
+		die("fork %s", name);
+	if (!p) {
+		quiet();
+		protect(mode ? mode : "none", name);
+		fill(mb, 0, 0);
+		if (write(ready, "R", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	return p;
+}
+
+/*
+ * The swarm: protected, forks KIDS children of MB MiB one after the
+ * other; tells the caller on OUT: S a child started, F it filled, K it was
+ * killed before, k after it filled, D every child filled or was killed.
+ */
+static __attribute__((noreturn)) void swarm(const char *mode, long kids,
+					   long mb, int out)
+{
+	int p[2];
+	long i;
+
+	protect(mode, "swarm");
+	if (pipe(p))
+		die("pipe");
+	for (i = 0; i < kids; i++) {
+		char c;
+		pid_t k = fork();
+		int st;
+
+		if (k < 0)
+			die("fork swarm child");
+		if (!k) {
+			fill(mb, 0, 0);
+			if (write(p[1], "F", 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		if (write(out, "S", 1) != 1)
+			_exit(1);
+		for (;;) {
+			struct timespec ts = { 0, 5000000 };
+
+			if (waitpid(k, &st, WNOHANG) == k) {
+				if (write(out, WIFSIGNALED(st) ? "K" : "E", 1) != 1)
+					_exit(1);
+				break;
+			}
+			fcntl(p[0], F_SETFL, O_NONBLOCK);
+			if (read(p[0], &c, 1) == 1) {
+				if (write(out, "F", 1) != 1)
+					_exit(1);
+				break;
+			}
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (write(out, "D", 1) != 1)
+		_exit(1);
+	/* Children killed after they filled. */
+	for (;;) {
+		int st;
+		pid_t k = waitpid(-1, &st, 0);
+
+		if (k > 0 && write(out, WIFSIGNALED(st) ? "k" : "E", 1) != 1)
+			_exit(1);
+		if (k < 0)
+			for (;;)
+				pause();
+	}
+}
+
+/*
+ * "alive" or "killed" (by SIGKILL; any other end is a failure). The caller
+ * calls a leaking locker that did not grow for 5 s "stuck".
+ */
+static const char *fate(pid_t p, int *dead)
+{
+	int st;
+
+	if (!*dead && waitpid(p, &st, WNOHANG) == p) {
+		*dead = 1;
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) {
+			errno = 0;
+			die("pid %d ended with status %#x, not SIGKILL", p, st);
+		}
+	}
+	return *dead ? "killed" : "alive";
+}
+
+static int scene(const char *what, const char *mode, long seconds)
+{
+	long kids = getenv("SWARM_KIDS") ? atol(getenv("SWARM_KIDS")) : 6;
+	long mb = getenv("SWARM_MB") ? atol(getenv("SWARM_MB")) : 200;
+	int leak = !strcmp(what, "leak"), rd[2], sw[2], bdead = 0, ldead = 0;
+	long started = 0, full = 0, killed = 0, unfilled = 0, done = 0;
+	int64_t t0, end, settled = -1, grew;
+	long long k0, k, seen = 0, rss = 0;
+	pid_t by, lk, sp = -1, p;
+	char c, dir[512];
+
+	if ((strcmp(what, "swarm") && !leak) ||
+	    (strcmp(mode, "pardon") && strcmp(mode, "adj") &&
+	     strcmp(mode, "memmax") && strcmp(mode, "none")))
+		die("scene swarm|leak pardon|adj|memmax|none SECONDS");
+	put("/sys/fs/cgroup", "cgroup.subtree_control", "+memory");
+	mkcg(SCENE_CG);
+	put(SCENE_CG, "cgroup.subtree_control", "+memory");
+	if (!strcmp(mode, "memmax")) {
+		const char *names[] = { "swarm", "locker" };
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			snprintf(dir, sizeof(dir), "%s/%s", SCENE_CG, names[i]);
+			mkcg(dir);
+			put(dir, "memory.max", SCENE_MAX);
+		}
+	}
+	/* The pardon's own bound as shipped, whatever the kernel's default. */
+	if (!access("/proc/sys/vm/oom_pardon_budget_kbytes", F_OK))
+		put("/proc/sys/vm", "oom_pardon_budget_kbytes", "262144");
+	/*
+	 * This process and the guest's shell above it report; they are never
+	 * the victim (vm-run's output pipe is at -1000 already).
+	 */
+	put("/proc/self", "oom_score_adj", "-1000");
+	for (p = getppid(); p > 1; p = ppid(p)) {
+		snprintf(dir, sizeof(dir), "/proc/%d", p);
+		put(dir, "oom_score_adj", "-1000");
+	}
+	if (pipe(rd) || pipe(sw))
+		die("pipe");
+	by = holder(NULL, "bystander", BYSTANDER_MB, rd[1]);
+	if (read(rd[0], &c, 1) != 1)
+		die("bystander not ready");
+	k0 = get("/proc", "vmstat", "oom_kill");
+	t0 = mono_us();
+	end = t0 + seconds * 1000000LL;
+	if (leak) {
+		lk = fork();
+		if (lk < 0)
+			die("fork locker");
+		if (!lk) {
+			quiet();
+			protect(mode, "locker");
+			fill(-1, LEAK_STEP_MB, 50);
+			_exit(0);
+		}
+	} else {
+		lk = holder(mode, "locker", LOCKER_MB, rd[1]);
+		if (read(rd[0], &c, 1) != 1)
+			die("locker not ready");
+		sp = fork();
+		if (sp < 0)
+			die("fork swarm");
+		if (!sp) {
+			quiet();
+			swarm(mode, kids, mb, sw[1]);
+		}
+		fcntl(sw[0], F_SETFL, O_NONBLOCK);
+	}
+	grew = mono_us();
+	while (mono_us() < end) {
+		int64_t now = mono_us();
+
+		k = get("/proc", "vmstat", "oom_kill") - k0;
+		if (k > seen) {
+			printf("bench,event,%s,%s,kill,%.3f,%lld\n", what, mode,
+			       (now - t0) / 1e6, k);
+			/* A killed locker gets 5 s to exit before "stuck". */
+			grew = now;
+		}
+		seen = k;
+		fate(by, &bdead);
+		fate(lk, &ldead);
+		while (!leak && read(sw[0], &c, 1) == 1) {
+			started += c == 'S';
+			full += c == 'F';
+			killed += c == 'K' || c == 'k';
+			unfilled += c == 'K';
+			done |= c == 'D';
+			if (c == 'E') {
+				errno = 0;
+				die("a swarm child ended without SIGKILL");
+			}
+		}
+		if (leak && !ldead) {
+			long long r = rss_kb(lk);
+
+			if (r > rss) {
+				rss = r;
+				grew = now;
+			}
+		}
+		/* Settled: every protected process killed or filled. */
+		if (settled < 0 && (leak ? ldead : done))
+			settled = now - t0;
+		/* Then two more seconds, for late kills. */
+		if (settled >= 0 && now - t0 > settled + 2000000)
+			break;
+		/*
+		 * A leaking locker that did not grow for 5 s, with no OOM kill
+		 * in them, is stuck.
+		 */
+		if (leak && !ldead && now - grew > 5000000)
+			break;
+		sleep_us(10000);
+	}
+	printf("bench,scene,%s,%s,%s,%s,%lld,%ld,%ld,%ld,%ld,%.3f,%lld\n",
+	       what, mode, fate(by, &bdead),
+	       leak && !ldead && mono_us() - grew > 5000000 ? "stuck" :
+	       fate(lk, &ldead), seen, started, full, killed,
+	       started - full - unfilled, settled < 0 ? -1 : settled / 1e6,
+	       leak ? rss : 0LL);
+	fflush(stdout);
+	/* The swarm's children go with the VM; these three go now. */
+	kill(by, SIGKILL);
+	kill(lk, SIGKILL);
+	if (sp > 0)
+		kill(sp, SIGKILL);
+	return 0;
+}
+
 int main(int ac, char **av)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (getenv("BENCH_TSC_HZ"))
 		tsc_hz = atof(getenv("BENCH_TSC_HZ"));
+	if (getenv("BENCH_ICOUNT") && atoi(getenv("BENCH_ICOUNT"))) {
+		icount = 1;
+		unit = "insn";
+	}
 	if (ac == 2 && !strcmp(av[1], "tsc-hz"))
 		return tsc_rate();
 	if (ac == 8 && !strcmp(av[1], "path"))
@@ -549,8 +915,11 @@ int main(int ac, char **av)
 		return saves_bench(av + 2);
 	if (ac == 3 && !strcmp(av[1], "locker"))
 		locker(atol(av[2]));
+	if (ac == 5 && !strcmp(av[1], "scene"))
+		return scene(av[2], av[3], atol(av[4]));
 	fprintf(stderr, "usage: oombench path CG N PARDON_PCT OOM_REPS SCORE_REPS HOG_MB\n"
 		"       oombench saves CG KILLS MODE ADJ STRESS_CMD LOCKER_CMD\n"
+		"       oombench scene swarm|leak pardon|adj|memmax|none SECONDS\n"
 		"       oombench locker MB\n");
 	return 2;
 }
