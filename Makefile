@@ -12,6 +12,8 @@
 #   make stock    the same kernel configuration without the series
 #   make helper   tools/oom-pardon
 #   make bench    stock vs patched KVER benchmarks into build/bench
+#   make kselftest-tar  the standard kselftest tarball of KVER's patched
+#                 tree (gen_tar), checked as a CI farm uses it
 #
 # KVER picks the kernel (6.12 or 7.2); CHECK_KVERS the kernels make check
 # covers (default: both); ACCEL the QEMU accelerator: auto (default: KVM
@@ -30,7 +32,7 @@ export VMRUN_ACCEL
 all: kernel helper
 
 help:
-	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,21p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -59,11 +61,15 @@ check: deps
 soak: deps
 	@scripts/soak -k $(KVER) $(SOAK_ARGS)
 
+.PHONY: kselftest-tar
+kselftest-tar: deps
+	@scripts/kselftest-tar -k $(KVER)
+
 .PHONY: bench
 bench: deps
 	@KVER=$(KVER) scripts/bench
 
 clean:
 	rm -rf $(BUILD)/kbuild-* $(BUILD)/stock/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \
-		$(BUILD)/check $(BUILD)/vm-run
+		$(BUILD)/check $(BUILD)/vm-run $(BUILD)/kselftest-tar-*
 	-$(MAKE) -s -C tools/oom-pardon clean
