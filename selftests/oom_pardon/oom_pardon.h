@@ -184,66 +184,6 @@ static inline const char *intrusive_refused(const char *what, char *buf,
 	return buf;
 }
 
-/*
- * The safety net: the program's first process notes the two sysctls before
- * any test and puts back what it found when it exits, is killed by SIGTERM
- * (run_kselftest.sh's timeout) or after a scene the harness killed on its
- * timeout (its teardown then never ran). Saved as text, written back with
- * open/write only (async-signal-safe).
- */
-static const char *const sysctl_guarded[] = {
-	OOM_PARDON_BUDGET, OOM_KILL_ALLOCATING_TASK,
-};
-static char sysctl_saved[2][32];
-static pid_t sysctl_guard_pid;
-
-static inline void sysctl_put_back(void)
-{
-	char now[32];
-	size_t i;
-	int fd;
-
-	if (getpid() != sysctl_guard_pid)
-		return;
-	for (i = 0; i < 2; i++) {
-		if (!sysctl_saved[i][0] ||
-		    (read_text(sysctl_guarded[i], now, sizeof(now)) >= 0 &&
-		     !strcmp(now, sysctl_saved[i])))
-			continue;
-		fd = open(sysctl_guarded[i], O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (write(fd, sysctl_saved[i], strlen(sysctl_saved[i])) < 0)
-			sysctl_saved[i][0] = '\0';
-		close(fd);
-	}
-}
-
-static void sysctl_guard_term(int sig)
-{
-	sysctl_put_back();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void __attribute__((destructor)) sysctl_guard_exit(void)
-{
-	sysctl_put_back();
-}
-
-static void __attribute__((constructor)) sysctl_guard_init(void)
-{
-	size_t i;
-
-	sysctl_guard_pid = getpid();
-	for (i = 0; i < 2; i++)
-		if (read_text(sysctl_guarded[i], sysctl_saved[i],
-			      sizeof(sysctl_saved[i])) < 0)
-			sysctl_saved[i][0] = '\0';
-	signal(SIGTERM, sysctl_guard_term);
-	signal(SIGINT, sysctl_guard_term);
-}
-
 /* The number that follows @key at the start of a line of @path, or -1. */
 static inline long read_key(const char *path, const char *key)
 {
@@ -439,6 +379,92 @@ static inline int cg_destroy(const char *cg)
 		nanosleep(&nap, NULL);
 	}
 	return -EBUSY;
+}
+
+/*
+ * The safety net: the program's first process notes the two sysctls before
+ * any test and, when it exits, is killed by SIGTERM (run_kselftest.sh's
+ * timeout) or SIGINT, puts back what it found and removes the cgroups a
+ * scene left (their processes killed with cgroup.kill). A scene the
+ * harness kills on its own timeout never gets its teardown; this covers it
+ * too. The cgroups are noted on a page shared with the tests' processes.
+ */
+#define GUARD_CGROUPS	4
+static const char *const sysctl_guarded[] = {
+	OOM_PARDON_BUDGET, OOM_KILL_ALLOCATING_TASK,
+};
+static char sysctl_saved[2][32];
+static pid_t guard_pid;
+static char (*guard_cg)[512];	/* shared: GUARD_CGROUPS paths */
+
+/* Note cgroup @cg (made by a scene) for the safety net, or forget it. */
+static inline void guard_cgroup(const char *cg, bool made)
+{
+	int i;
+
+	for (i = 0; guard_cg && i < GUARD_CGROUPS; i++) {
+		if (made && !guard_cg[i][0]) {
+			snprintf(guard_cg[i], sizeof(guard_cg[i]), "%s", cg);
+			return;
+		}
+		if (!made && !strcmp(guard_cg[i], cg))
+			guard_cg[i][0] = '\0';
+	}
+}
+
+static inline void guard_put_back(void)
+{
+	char now[32];
+	size_t i;
+	int fd;
+
+	if (getpid() != guard_pid)
+		return;
+	for (i = 0; guard_cg && i < GUARD_CGROUPS; i++) {
+		if (guard_cg[i][0] && !cg_destroy(guard_cg[i]))
+			guard_cg[i][0] = '\0';
+	}
+	for (i = 0; i < 2; i++) {
+		if (!sysctl_saved[i][0] ||
+		    (read_text(sysctl_guarded[i], now, sizeof(now)) >= 0 &&
+		     !strcmp(now, sysctl_saved[i])))
+			continue;
+		fd = open(sysctl_guarded[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (write(fd, sysctl_saved[i], strlen(sysctl_saved[i])) < 0)
+			sysctl_saved[i][0] = '\0';
+		close(fd);
+	}
+}
+
+static void guard_signal(int sig)
+{
+	guard_put_back();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void __attribute__((destructor)) guard_exit(void)
+{
+	guard_put_back();
+}
+
+static void __attribute__((constructor)) guard_init(void)
+{
+	void *page;
+	size_t i;
+
+	guard_pid = getpid();
+	page = mmap(NULL, GUARD_CGROUPS * sizeof(*guard_cg),
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	guard_cg = page == MAP_FAILED ? NULL : page;
+	for (i = 0; i < 2; i++)
+		if (read_text(sysctl_guarded[i], sysctl_saved[i],
+			      sizeof(sysctl_saved[i])) < 0)
+			sysctl_saved[i][0] = '\0';
+	signal(SIGTERM, guard_signal);
+	signal(SIGINT, guard_signal);
 }
 
 /* Seconds since an arbitrary start, for deadlines. */
@@ -754,8 +780,10 @@ static inline void oom_env_undo(struct oom_env *env)
 	env->error[0] = '\0';
 	if (env->cg_made) {
 		err = cg_destroy(env->cg);
-		if (!err)
+		if (!err) {
 			env->cg_made = false;
+			guard_cgroup(env->cg, false);
+		}
 	}
 	if (env->memory_enabled &&
 	    !cg_write(env->root, "cgroup.subtree_control", "-memory"))
@@ -916,6 +944,7 @@ static inline int oom_env_setup(struct oom_env *env, const char *name,
 	if (cg_create(env->root, name, env->cg, sizeof(env->cg)))
 		return oom_env_fail(env, "mkdir %s", env->cg);
 	env->cg_made = true;
+	guard_cgroup(env->cg, true);
 	if (cg_limit(env->cg, max))
 		return oom_env_fail(env, "limiting %s to %s without swap",
 				    env->cg, max ? max : "max");

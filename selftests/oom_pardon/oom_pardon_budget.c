@@ -185,6 +185,8 @@ FIXTURE_SETUP(isolation)
 	/* A failed setup gets no teardown: undo here what was done. */
 	self->b_made = !cg_create(self->env.root, "oom_pardon_iso_b",
 				  self->cg_b, sizeof(self->cg_b));
+	if (self->b_made)
+		guard_cgroup(self->cg_b, true);
 	if (!self->b_made || cg_limit(self->cg_b, NULL)) {
 		if (self->b_made)
 			cg_destroy(self->cg_b);
@@ -195,8 +197,10 @@ FIXTURE_SETUP(isolation)
 
 FIXTURE_TEARDOWN_PARENT(isolation)
 {
-	if (self->b_made)
+	if (self->b_made) {
 		EXPECT_EQ(0, cg_destroy(self->cg_b));
+		guard_cgroup(self->cg_b, false);
+	}
 	env_teardown(&self->env, _metadata);
 }
 
