@@ -14,6 +14,10 @@
 #   make bench    stock vs patched KVER benchmarks into build/bench
 #   make kselftest-tar  the standard kselftest tarball of KVER's patched
 #                 tree (gen_tar), checked as a CI farm uses it
+#   make ci-image the kselftests as a CI farm runs them: a Debian image
+#                 (mmdebstrap), the kernel installed from its .deb, systemd
+#                 as PID 1, run_kselftest.sh -c oom_pardon (KVER; CI_IMAGE_ARGS),
+#                 then the same kernel and image as a LAVA job (lava-run)
 #
 # KVER picks the kernel (6.12 or 7.2); CHECK_KVERS the kernels make check
 # covers (default: both); ACCEL the QEMU accelerator: auto (default: KVM
@@ -32,7 +36,7 @@ export VMRUN_ACCEL
 all: kernel helper
 
 help:
-	@sed -n '3,21p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,25p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -65,11 +69,17 @@ soak: deps
 kselftest-tar: deps
 	@scripts/kselftest-tar -k $(KVER)
 
+.PHONY: ci-image
+ci-image: deps
+	@scripts/ci-image -k $(KVER) $(CI_IMAGE_ARGS)
+	@scripts/ci-lava -k $(KVER)
+
 .PHONY: bench
 bench: deps
 	@KVER=$(KVER) scripts/bench
 
 clean:
 	rm -rf $(BUILD)/kbuild-* $(BUILD)/stock/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \
-		$(BUILD)/check $(BUILD)/vm-run $(BUILD)/kselftest-tar-*
+		$(BUILD)/check $(BUILD)/vm-run $(BUILD)/ci-image/run-* $(BUILD)/ci-image/stage \
+		$(BUILD)/ci-lava-*
 	-$(MAKE) -s -C tools/oom-pardon clean
