@@ -13,6 +13,12 @@
 #   make helper   tools/oom-pardon
 #   make bench    stock vs patched KVER benchmarks into build/bench
 #                 (BENCH_QUICK=1: instruction counts and scenes only)
+#   make kselftest-tar  the standard kselftest tarball of KVER's patched
+#                 tree (gen_tar), checked as a CI farm uses it
+#   make ci-image the kselftests as a CI farm runs them: a Debian image
+#                 (mmdebstrap), the kernel installed from its .deb, systemd
+#                 as PID 1, run_kselftest.sh -c oom_pardon (KVER; CI_IMAGE_ARGS),
+#                 then the same kernel and image as a LAVA job (lava-run)
 #
 # KVER picks the kernel (6.12 or 7.2); CHECK_KVERS the kernels make check
 # covers (default: both); ACCEL the QEMU accelerator: auto (default: KVM
@@ -31,7 +37,7 @@ export VMRUN_ACCEL
 all: kernel helper
 
 help:
-	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,26p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -60,11 +66,21 @@ check: deps
 soak: deps
 	@scripts/soak -k $(KVER) $(SOAK_ARGS)
 
+.PHONY: kselftest-tar
+kselftest-tar: deps
+	@scripts/kselftest-tar -k $(KVER)
+
+.PHONY: ci-image
+ci-image: deps
+	@scripts/ci-image -k $(KVER) $(CI_IMAGE_ARGS)
+	@scripts/ci-lava -k $(KVER)
+
 .PHONY: bench
 bench: deps
 	@KVER=$(KVER) BENCH_QUICK=$(BENCH_QUICK) scripts/bench
 
 clean:
 	rm -rf $(BUILD)/kbuild-* $(BUILD)/stock/kbuild-* $(BUILD)/kselftest* $(BUILD)/series \
-		$(BUILD)/check $(BUILD)/vm-run
+		$(BUILD)/check $(BUILD)/vm-run $(BUILD)/ci-image/run-* $(BUILD)/ci-image/stage \
+		$(BUILD)/ci-lava-*
 	-$(MAKE) -s -C tools/oom-pardon clean

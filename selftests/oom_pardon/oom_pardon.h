@@ -143,6 +143,47 @@ static inline int write_long(const char *path, long val)
 	return write_text(path, buf);
 }
 
+/*
+ * Safe by default on a shared machine or a CI farm. A scene that reaches
+ * beyond the cgroup it makes runs only when asked, the way other kselftests
+ * gate what a farm may not want run by default: with OOM_PARDON_DESTRUCTIVE=1
+ * in the environment. That is a whole-machine OOM (the OOM killer may pick
+ * any process of the machine: the test runner, a farm's shell or its
+ * network), SysRq-f, and any change to a system-wide sysctl
+ * (vm.oom_pardon_budget_kbytes, vm.oom_kill_allocating_task) that every
+ * other OOM of the machine sees while the scene runs. Such a scene also
+ * needs a kernel with the pardon: on one without it, it proves nothing. The
+ * scenes confined to their own small memcg, with the sysctls as they are,
+ * run everywhere.
+ */
+#define OOM_PARDON_DESTRUCTIVE	"OOM_PARDON_DESTRUCTIVE"
+
+static inline bool destructive_allowed(void)
+{
+	const char *val = getenv(OOM_PARDON_DESTRUCTIVE);
+
+	return val && !strcmp(val, "1");
+}
+
+/*
+ * NULL when a scene that does @what (for the skip reason) may run here,
+ * else why not, written into @buf.
+ */
+static inline const char *intrusive_refused(const char *what, char *buf,
+					    size_t size)
+{
+	if (!pardon_supported())
+		snprintf(buf, size, "%s: runs only on a kernel with the OOM pardon",
+			 what);
+	else if (!destructive_allowed())
+		snprintf(buf, size,
+			 "%s: runs only with " OOM_PARDON_DESTRUCTIVE
+			 "=1 in the environment (see README)", what);
+	else
+		return NULL;
+	return buf;
+}
+
 /* The number that follows @key at the start of a line of @path, or -1. */
 static inline long read_key(const char *path, const char *key)
 {
@@ -338,6 +379,92 @@ static inline int cg_destroy(const char *cg)
 		nanosleep(&nap, NULL);
 	}
 	return -EBUSY;
+}
+
+/*
+ * The safety net: the program's first process notes the two sysctls before
+ * any test and, when it exits, is killed by SIGTERM (run_kselftest.sh's
+ * timeout) or SIGINT, puts back what it found and removes the cgroups a
+ * scene left (their processes killed with cgroup.kill). A scene the
+ * harness kills on its own timeout never gets its teardown; this covers it
+ * too. The cgroups are noted on a page shared with the tests' processes.
+ */
+#define GUARD_CGROUPS	4
+static const char *const sysctl_guarded[] = {
+	OOM_PARDON_BUDGET, OOM_KILL_ALLOCATING_TASK,
+};
+static char sysctl_saved[2][32];
+static pid_t guard_pid;
+static char (*guard_cg)[512];	/* shared: GUARD_CGROUPS paths */
+
+/* Note cgroup @cg (made by a scene) for the safety net, or forget it. */
+static inline void guard_cgroup(const char *cg, bool made)
+{
+	int i;
+
+	for (i = 0; guard_cg && i < GUARD_CGROUPS; i++) {
+		if (made && !guard_cg[i][0]) {
+			snprintf(guard_cg[i], sizeof(guard_cg[i]), "%s", cg);
+			return;
+		}
+		if (!made && !strcmp(guard_cg[i], cg))
+			guard_cg[i][0] = '\0';
+	}
+}
+
+static inline void guard_put_back(void)
+{
+	char now[32];
+	size_t i;
+	int fd;
+
+	if (getpid() != guard_pid)
+		return;
+	for (i = 0; guard_cg && i < GUARD_CGROUPS; i++) {
+		if (guard_cg[i][0] && !cg_destroy(guard_cg[i]))
+			guard_cg[i][0] = '\0';
+	}
+	for (i = 0; i < 2; i++) {
+		if (!sysctl_saved[i][0] ||
+		    (read_text(sysctl_guarded[i], now, sizeof(now)) >= 0 &&
+		     !strcmp(now, sysctl_saved[i])))
+			continue;
+		fd = open(sysctl_guarded[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (write(fd, sysctl_saved[i], strlen(sysctl_saved[i])) < 0)
+			sysctl_saved[i][0] = '\0';
+		close(fd);
+	}
+}
+
+static void guard_signal(int sig)
+{
+	guard_put_back();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void __attribute__((destructor)) guard_exit(void)
+{
+	guard_put_back();
+}
+
+static void __attribute__((constructor)) guard_init(void)
+{
+	void *page;
+	size_t i;
+
+	guard_pid = getpid();
+	page = mmap(NULL, GUARD_CGROUPS * sizeof(*guard_cg),
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	guard_cg = page == MAP_FAILED ? NULL : page;
+	for (i = 0; i < 2; i++)
+		if (read_text(sysctl_guarded[i], sysctl_saved[i],
+			      sizeof(sysctl_saved[i])) < 0)
+			sysctl_saved[i][0] = '\0';
+	signal(SIGTERM, guard_signal);
+	signal(SIGINT, guard_signal);
 }
 
 /* Seconds since an arbitrary start, for deadlines. */
@@ -653,8 +780,10 @@ static inline void oom_env_undo(struct oom_env *env)
 	env->error[0] = '\0';
 	if (env->cg_made) {
 		err = cg_destroy(env->cg);
-		if (!err)
+		if (!err) {
 			env->cg_made = false;
+			guard_cgroup(env->cg, false);
+		}
 	}
 	if (env->memory_enabled &&
 	    !cg_write(env->root, "cgroup.subtree_control", "-memory"))
@@ -759,28 +888,63 @@ static inline bool mem_settle(int secs)
 	return true;
 }
 
+/* oom_env_setup()'s @budget_kb when the test body sets the budget itself. */
+#define BUDGET_SET_LATER	(-1L)
+
 /*
- * Set the sysctls and create cgroup @name with memory.max @max (NULL: no
- * limit) and no swap; @budget_kb (vm.oom_pardon_budget_kbytes) only applies
- * to a kernel with the budget. On failure everything done so far is undone
- * and env->error says what failed. Call oom_env_missing() first.
+ * NULL when the scene oom_env_setup() would set up with the same arguments
+ * may run here, else why not (see OOM_PARDON_DESTRUCTIVE), in env->error.
+ */
+static inline const char *oom_env_refused(struct oom_env *env,
+					  const char *max, long budget_kb,
+					  long alloc_task)
+{
+	char what[128];
+
+	if (!max)
+		snprintf(what, sizeof(what), "a whole-machine OOM");
+	else if (env->budget && budget_kb == BUDGET_SET_LATER)
+		snprintf(what, sizeof(what), "sets %s", OOM_PARDON_BUDGET);
+	else if (env->budget && read_long(OOM_PARDON_BUDGET) != budget_kb)
+		snprintf(what, sizeof(what), "sets %s to %ld", OOM_PARDON_BUDGET,
+			 budget_kb);
+	else if (read_long(OOM_KILL_ALLOCATING_TASK) != alloc_task)
+		snprintf(what, sizeof(what), "sets %s to %ld",
+			 OOM_KILL_ALLOCATING_TASK, alloc_task);
+	else
+		return NULL;
+	return intrusive_refused(what, env->error, sizeof(env->error));
+}
+
+/*
+ * Set the sysctls that differ from what the scene needs and create cgroup
+ * @name with memory.max @max (NULL: no limit) and no swap; @budget_kb
+ * (vm.oom_pardon_budget_kbytes, or BUDGET_SET_LATER) only applies to a
+ * kernel with the budget. On failure everything done so far is undone and
+ * env->error says what failed. Call oom_env_missing() first, and
+ * oom_env_refused() (OOM_ENV_SETUP does both of the last two).
  */
 static inline int oom_env_setup(struct oom_env *env, const char *name,
 				const char *max, long budget_kb,
 				long alloc_task)
 {
-	if (oom_env_budget(env, budget_kb))
+	if (budget_kb != BUDGET_SET_LATER && env->budget &&
+	    read_long(OOM_PARDON_BUDGET) != budget_kb &&
+	    oom_env_budget(env, budget_kb))
 		return oom_env_fail(env, "writing %ld to %s", budget_kb,
 				    OOM_PARDON_BUDGET);
-	env->saved_alloc_task = read_long(OOM_KILL_ALLOCATING_TASK);
-	if (write_long(OOM_KILL_ALLOCATING_TASK, alloc_task))
-		return oom_env_fail(env, "writing %ld to %s", alloc_task,
-				    OOM_KILL_ALLOCATING_TASK);
+	if (read_long(OOM_KILL_ALLOCATING_TASK) != alloc_task) {
+		env->saved_alloc_task = read_long(OOM_KILL_ALLOCATING_TASK);
+		if (write_long(OOM_KILL_ALLOCATING_TASK, alloc_task))
+			return oom_env_fail(env, "writing %ld to %s", alloc_task,
+					    OOM_KILL_ALLOCATING_TASK);
+	}
 	if (oom_env_memory(env))
 		return -1;
 	if (cg_create(env->root, name, env->cg, sizeof(env->cg)))
 		return oom_env_fail(env, "mkdir %s", env->cg);
 	env->cg_made = true;
+	guard_cgroup(env->cg, true);
 	if (cg_limit(env->cg, max))
 		return oom_env_fail(env, "limiting %s to %s without swap",
 				    env->cg, max ? max : "max");
@@ -791,6 +955,19 @@ static inline int oom_env_setup(struct oom_env *env, const char *name,
 	}
 	return 0;
 }
+
+/*
+ * In a FIXTURE_SETUP, after oom_env_missing(): skip a scene that may not run
+ * here (oom_env_refused()), else set it up or fail with the reason.
+ */
+#define OOM_ENV_SETUP(env, name, max, budget_kb, alloc_task)		\
+	do {								\
+		if (oom_env_refused(env, max, budget_kb, alloc_task))	\
+			SKIP(return, "%s", (env)->error);		\
+		ASSERT_EQ(0, oom_env_setup(env, name, max, budget_kb,	\
+					   alloc_task))			\
+			TH_LOG("%s", (env)->error);			\
+	} while (0)
 
 /*
  * A child process with a part in an OOM scene. It joins the cgroup, sets

@@ -67,9 +67,8 @@ FIXTURE_SETUP(over_budget)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_over", "96M",
-				   variant->budget_kb, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_over", "96M",
+		      variant->budget_kb, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(over_budget)
@@ -181,19 +180,27 @@ FIXTURE_SETUP(isolation)
 	self->b_made = false;
 	if (missing)
 		SKIP(return, "%s", missing);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_iso_a", "64M",
-				   32768, 0))
-		TH_LOG("%s", self->env.error);
-	ASSERT_EQ(0, cg_create(self->env.root, "oom_pardon_iso_b", self->cg_b,
-			       sizeof(self->cg_b)));
-	self->b_made = true;
-	ASSERT_EQ(0, cg_limit(self->cg_b, NULL));
+	OOM_ENV_SETUP(&self->env, "oom_pardon_iso_a", "64M",
+		      32768, 0);
+	/* A failed setup gets no teardown: undo here what was done. */
+	self->b_made = !cg_create(self->env.root, "oom_pardon_iso_b",
+				  self->cg_b, sizeof(self->cg_b));
+	if (self->b_made)
+		guard_cgroup(self->cg_b, true);
+	if (!self->b_made || cg_limit(self->cg_b, NULL)) {
+		if (self->b_made)
+			cg_destroy(self->cg_b);
+		oom_env_undo(&self->env);
+		ASSERT_TRUE(false) TH_LOG("making oom_pardon_iso_b failed");
+	}
 }
 
 FIXTURE_TEARDOWN_PARENT(isolation)
 {
-	if (self->b_made)
+	if (self->b_made) {
 		EXPECT_EQ(0, cg_destroy(self->cg_b));
+		guard_cgroup(self->cg_b, false);
+	}
 	env_teardown(&self->env, _metadata);
 }
 
@@ -327,9 +334,8 @@ FIXTURE_SETUP(dilution)
 		SKIP(return, "%s", missing);
 	if (!idle_prog(self->idle, sizeof(self->idle)))
 		SKIP(return, "no %s next to this program", IDLE_PROG);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_dilution", "192M",
-				   OOM_PARDON_BUDGET_DEFAULT, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_dilution", "192M",
+		      OOM_PARDON_BUDGET_DEFAULT, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(dilution)
@@ -431,9 +437,8 @@ FIXTURE_SETUP(swarm)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_swarm", "170M",
-				   SWARM_BUDGET_KB, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_swarm", "170M",
+		      SWARM_BUDGET_KB, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(swarm)
@@ -531,9 +536,8 @@ FIXTURE_SETUP(exact)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_exact", "64M",
-				   OOM_PARDON_BUDGET_DEFAULT, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_exact", "64M",
+		      BUDGET_SET_LATER, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(exact)
@@ -598,9 +602,7 @@ TEST_F_TIMEOUT(exact, one_page_over_budget_is_not_honoured, 300)
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", big.comm, member_why(ret));
 	base = baseline_kb(big.pid);
 	ASSERT_LT(16384, base);
-	if (self->env.budget)
-		ASSERT_EQ(0, write_long(OOM_PARDON_BUDGET,
-					base - variant->below_kb));
+	ASSERT_EQ(0, oom_env_budget(&self->env, base - variant->below_kb));
 	TH_LOG("baseline %ld kB (VmRSS %ld kB), budget %ld kB", base,
 	       status_key(big.pid, "VmRSS:"),
 	       self->env.budget ? read_long(OOM_PARDON_BUDGET) : -1L);
@@ -658,9 +660,8 @@ FIXTURE_SETUP(report)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_report", "64M",
-				   OOM_PARDON_BUDGET_DEFAULT, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_report", "64M",
+		      OOM_PARDON_BUDGET_DEFAULT, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(report)

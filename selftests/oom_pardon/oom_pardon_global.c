@@ -71,9 +71,8 @@ FIXTURE_SETUP(stress)
 		SKIP(return, "%s", missing);
 	if (!find_in_path("stress-ng", path, sizeof(path)))
 		SKIP(return, "stress-ng not installed");
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_stress", NULL,
-				   OOM_PARDON_BUDGET_DEFAULT, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_stress", NULL,
+		      OOM_PARDON_BUDGET_DEFAULT, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(stress)
@@ -216,9 +215,8 @@ FIXTURE_SETUP(allocating_task)
 	if (missing)
 		SKIP(return, "%s", missing);
 	/* A budget above the allocator's size, whatever the machine's. */
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_alloc", NULL,
-				   2 * mem_total_kb(), 1))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_alloc", NULL,
+		      2 * mem_total_kb(), 1);
 }
 
 FIXTURE_TEARDOWN_PARENT(allocating_task)
@@ -348,9 +346,8 @@ FIXTURE_SETUP(swarm)
 	if (missing)
 		SKIP(return, "%s", missing);
 	/* A budget of a quarter of the machine, each child under it. */
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_swarm", NULL,
-				   mem_total_kb() / 4, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_swarm", NULL,
+		      mem_total_kb() / 4, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(swarm)
@@ -460,9 +457,8 @@ FIXTURE_SETUP(sysrq)
 	if (access(SYSRQ_TRIGGER, W_OK))
 		SKIP(return, "no writable %s (CONFIG_MAGIC_SYSRQ)",
 		     SYSRQ_TRIGGER);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_sysrq", NULL,
-				   variant->budget_kb, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_sysrq", NULL,
+		      variant->budget_kb, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(sysrq)

@@ -60,9 +60,8 @@ FIXTURE_SETUP(alone)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_alone", "48M",
-				   OOM_PARDON_BUDGET_DEFAULT, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_alone", "48M",
+		      OOM_PARDON_BUDGET_DEFAULT, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(alone)
@@ -167,9 +166,8 @@ FIXTURE_SETUP(exiting)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_exiting", "64M",
-				   OOM_PARDON_BUDGET_DEFAULT, 0))
-		TH_LOG("%s", self->env.error);
+	OOM_ENV_SETUP(&self->env, "oom_pardon_exiting", "64M",
+		      OOM_PARDON_BUDGET_DEFAULT, 0);
 }
 
 FIXTURE_TEARDOWN_PARENT(exiting)
