@@ -393,6 +393,7 @@ static inline int cg_destroy(const char *cg)
 static const char *const sysctl_guarded[] = {
 	OOM_PARDON_BUDGET, OOM_KILL_ALLOCATING_TASK,
 };
+
 static char sysctl_saved[2][32];
 static pid_t guard_pid;
 static char (*guard_cg)[512];	/* shared: GUARD_CGROUPS paths */
@@ -922,7 +923,7 @@ static inline const char *oom_env_refused(struct oom_env *env,
  * (vm.oom_pardon_budget_kbytes, or BUDGET_SET_LATER) only applies to a
  * kernel with the budget. On failure everything done so far is undone and
  * env->error says what failed. Call oom_env_missing() first, and
- * oom_env_refused() (OOM_ENV_SETUP does both of the last two).
+ * oom_env_refused(): a scene it refuses skips with env->error.
  */
 static inline int oom_env_setup(struct oom_env *env, const char *name,
 				const char *max, long budget_kb,
@@ -955,19 +956,6 @@ static inline int oom_env_setup(struct oom_env *env, const char *name,
 	}
 	return 0;
 }
-
-/*
- * In a FIXTURE_SETUP, after oom_env_missing(): skip a scene that may not run
- * here (oom_env_refused()), else set it up or fail with the reason.
- */
-#define OOM_ENV_SETUP(env, name, max, budget_kb, alloc_task)		\
-	do {								\
-		if (oom_env_refused(env, max, budget_kb, alloc_task))	\
-			SKIP(return, "%s", (env)->error);		\
-		ASSERT_EQ(0, oom_env_setup(env, name, max, budget_kb,	\
-					   alloc_task))			\
-			TH_LOG("%s", (env)->error);			\
-	} while (0)
 
 /*
  * A child process with a part in an OOM scene. It joins the cgroup, sets

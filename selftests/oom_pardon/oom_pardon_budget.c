@@ -67,8 +67,11 @@ FIXTURE_SETUP(over_budget)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_over", "96M",
-		      variant->budget_kb, 0);
+	if (oom_env_refused(&self->env, "96M", variant->budget_kb, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_over", "96M",
+				   variant->budget_kb, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(over_budget)
@@ -180,8 +183,11 @@ FIXTURE_SETUP(isolation)
 	self->b_made = false;
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_iso_a", "64M",
-		      32768, 0);
+	if (oom_env_refused(&self->env, "64M", 32768, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_iso_a", "64M",
+				   32768, 0))
+		TH_LOG("%s", self->env.error);
 	/* A failed setup gets no teardown: undo here what was done. */
 	self->b_made = !cg_create(self->env.root, "oom_pardon_iso_b",
 				  self->cg_b, sizeof(self->cg_b));
@@ -334,8 +340,11 @@ FIXTURE_SETUP(dilution)
 		SKIP(return, "%s", missing);
 	if (!idle_prog(self->idle, sizeof(self->idle)))
 		SKIP(return, "no %s next to this program", IDLE_PROG);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_dilution", "192M",
-		      OOM_PARDON_BUDGET_DEFAULT, 0);
+	if (oom_env_refused(&self->env, "192M", OOM_PARDON_BUDGET_DEFAULT, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_dilution", "192M",
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(dilution)
@@ -437,8 +446,11 @@ FIXTURE_SETUP(swarm)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_swarm", "170M",
-		      SWARM_BUDGET_KB, 0);
+	if (oom_env_refused(&self->env, "170M", SWARM_BUDGET_KB, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_swarm", "170M",
+				   SWARM_BUDGET_KB, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(swarm)
@@ -536,8 +548,11 @@ FIXTURE_SETUP(exact)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_exact", "64M",
-		      BUDGET_SET_LATER, 0);
+	if (oom_env_refused(&self->env, "64M", BUDGET_SET_LATER, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_exact", "64M",
+				   BUDGET_SET_LATER, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(exact)
@@ -660,8 +675,11 @@ FIXTURE_SETUP(report)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_report", "64M",
-		      OOM_PARDON_BUDGET_DEFAULT, 0);
+	if (oom_env_refused(&self->env, "64M", OOM_PARDON_BUDGET_DEFAULT, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_report", "64M",
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(report)

@@ -71,8 +71,11 @@ FIXTURE_SETUP(stress)
 		SKIP(return, "%s", missing);
 	if (!find_in_path("stress-ng", path, sizeof(path)))
 		SKIP(return, "stress-ng not installed");
-	OOM_ENV_SETUP(&self->env, "oom_pardon_stress", NULL,
-		      OOM_PARDON_BUDGET_DEFAULT, 0);
+	if (oom_env_refused(&self->env, NULL, OOM_PARDON_BUDGET_DEFAULT, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_stress", NULL,
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(stress)
@@ -215,8 +218,11 @@ FIXTURE_SETUP(allocating_task)
 	if (missing)
 		SKIP(return, "%s", missing);
 	/* A budget above the allocator's size, whatever the machine's. */
-	OOM_ENV_SETUP(&self->env, "oom_pardon_alloc", NULL,
-		      2 * mem_total_kb(), 1);
+	if (oom_env_refused(&self->env, NULL, 2 * mem_total_kb(), 1))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_alloc", NULL,
+				   2 * mem_total_kb(), 1))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(allocating_task)
@@ -346,8 +352,11 @@ FIXTURE_SETUP(swarm)
 	if (missing)
 		SKIP(return, "%s", missing);
 	/* A budget of a quarter of the machine, each child under it. */
-	OOM_ENV_SETUP(&self->env, "oom_pardon_swarm", NULL,
-		      mem_total_kb() / 4, 0);
+	if (oom_env_refused(&self->env, NULL, mem_total_kb() / 4, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_swarm", NULL,
+				   mem_total_kb() / 4, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(swarm)
@@ -457,8 +466,11 @@ FIXTURE_SETUP(sysrq)
 	if (access(SYSRQ_TRIGGER, W_OK))
 		SKIP(return, "no writable %s (CONFIG_MAGIC_SYSRQ)",
 		     SYSRQ_TRIGGER);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_sysrq", NULL,
-		      variant->budget_kb, 0);
+	if (oom_env_refused(&self->env, NULL, variant->budget_kb, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_sysrq", NULL,
+				   variant->budget_kb, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(sysrq)

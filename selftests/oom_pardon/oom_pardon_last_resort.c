@@ -60,8 +60,11 @@ FIXTURE_SETUP(alone)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_alone", "48M",
-		      OOM_PARDON_BUDGET_DEFAULT, 0);
+	if (oom_env_refused(&self->env, "48M", OOM_PARDON_BUDGET_DEFAULT, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_alone", "48M",
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(alone)
@@ -166,8 +169,11 @@ FIXTURE_SETUP(exiting)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_exiting", "64M",
-		      OOM_PARDON_BUDGET_DEFAULT, 0);
+	if (oom_env_refused(&self->env, "64M", OOM_PARDON_BUDGET_DEFAULT, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_exiting", "64M",
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(exiting)

@@ -61,8 +61,11 @@ FIXTURE_SETUP(memcg)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_memcg", MEMCG_MAX,
-		      variant->budget_kb, 0);
+	if (oom_env_refused(&self->env, MEMCG_MAX, variant->budget_kb, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_memcg", MEMCG_MAX,
+				   variant->budget_kb, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(memcg)
@@ -172,8 +175,11 @@ FIXTURE_SETUP(oom_group)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_group", MEMCG_MAX,
-		      OOM_PARDON_BUDGET_DEFAULT, 0);
+	if (oom_env_refused(&self->env, MEMCG_MAX, OOM_PARDON_BUDGET_DEFAULT, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_group", MEMCG_MAX,
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
 	if (cg_write(self->env.cg, "memory.oom.group", "1")) {
 		oom_env_undo(&self->env);
 		ASSERT_TRUE(false) TH_LOG("cannot set memory.oom.group");

@@ -139,8 +139,11 @@ FIXTURE_SETUP(group)
 	self->sp.fifo[0] = '\0';
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_vfork_group", "64M",
-		      OOM_PARDON_BUDGET_DEFAULT, 0);
+	if (oom_env_refused(&self->env, "64M", OOM_PARDON_BUDGET_DEFAULT, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_vfork_group", "64M",
+				   OOM_PARDON_BUDGET_DEFAULT, 0))
+		TH_LOG("%s", self->env.error);
 	if (cg_write(self->env.cg, "memory.oom.group", "1")) {
 		oom_env_undo(&self->env);
 		ASSERT_TRUE(false) TH_LOG("cannot set memory.oom.group");
@@ -281,8 +284,11 @@ FIXTURE_SETUP(allocating)
 	if (missing)
 		SKIP(return, "%s", missing);
 	/* Parent and child each count the shared mm: a budget above both. */
-	OOM_ENV_SETUP(&self->env, "oom_pardon_vfork_alloc", NULL,
-		      4 * mem_total_kb(), 1);
+	if (oom_env_refused(&self->env, NULL, 4 * mem_total_kb(), 1))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_vfork_alloc", NULL,
+				   4 * mem_total_kb(), 1))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(allocating)
@@ -416,8 +422,11 @@ FIXTURE_SETUP(sharers)
 
 	if (missing)
 		SKIP(return, "%s", missing);
-	OOM_ENV_SETUP(&self->env, "oom_pardon_sharers", "64M",
-		      variant->budget_kb, 0);
+	if (oom_env_refused(&self->env, "64M", variant->budget_kb, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_sharers", "64M",
+				   variant->budget_kb, 0))
+		TH_LOG("%s", self->env.error);
 }
 
 FIXTURE_TEARDOWN_PARENT(sharers)
