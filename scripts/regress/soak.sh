@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# soak.sh BINDIR KILLS LIMIT [RUN_KSELFTEST]: guest side of scripts/soak,
-# for the debug kernel (lockdep, KASAN, DEBUG_LIST, DEBUG_ATOMIC_SLEEP).
+# soak.sh BINDIR KILLS LIMIT [RUN_KSELFTEST [LAST_RESORT_TEST]]: guest side
+# of scripts/soak, for the debug kernel (lockdep, KASAN, DEBUG_LIST,
+# DEBUG_ATOMIC_SLEEP).
 #
 # Optionally runs the oom_pardon kselftest suite first, then the soak: a
 # memcg (memory.max 32M) where stress-ng's vm stressors (40M each, kept
@@ -16,11 +17,16 @@
 # it. It stops at KILLS kills
 # or after LIMIT seconds, and says every 30 s how many kills it has.
 #
+# Then, given the oom_pardon_last_resort program, its cpuset-constrained
+# scene (fixture cpuset): it needs two memory nodes and cpusets, which the
+# debug flavor has (numa=fake=2); elsewhere it skips and says why.
+#
 # KTAP results: enough kills, every pardoned process alive and still
 # pardoned, the pardon was honoured (oom_pardon_spare grew), and the kernel
-# log holds no WARNING, BUG, lockdep or KASAN report from boot to the end.
+# log holds no WARNING, BUG, lockdep or KASAN report from boot to the end;
+# then one result per cpuset case.
 set -eu -o pipefail
-readonly BINDIR=$1 TARGET=$2 LIMIT=$3 KST=${4:-}
+readonly BINDIR=$1 TARGET=$2 LIMIT=$3 KST=${4:-} LAST_RESORT=${5:-}
 readonly CG=/sys/fs/cgroup/soak W=/tmp/soak
 readonly MEMCG_MAX=32M
 readonly SWARM_KB=32768	# the swarm's four children of 8M
@@ -177,6 +183,17 @@ for _ in $(seq 100); do
 done
 [ -z "$saved_budget" ] || echo "$saved_budget" >"$budget_file"
 
+# The cpuset scene, while the watcher still reads the kernel log.
+cpuset_out=
+cpuset_rc=0
+if [ -n "$LAST_RESORT" ]; then
+	echo "# the cpuset-constrained last resort (memory nodes: $(cat /sys/devices/system/node/has_memory 2>/dev/null || echo none))"
+	cpuset_out=$(OOM_PARDON_DESTRUCTIVE=1 timeout 900 "$LAST_RESORT" -f cpuset 2>&1) ||
+		cpuset_rc=$?
+	# Shown, not counted here: its results are said again below.
+	awk '{ print "# | " $0 }' <<<"$cpuset_out"
+fi
+
 sleep 1	# let the watcher catch up with the last messages
 kill "$watcher" 2>/dev/null || true
 dmesg | grep -a -E "$BAD" >>"$W/bad" || true
@@ -208,3 +225,22 @@ result "$([ "$spare" -gt 0 ] && echo true || echo false)" \
 	"kill paths passed over the pardoned (oom_pardon_spare +$spare)"
 result "$([ "$bad" -eq 0 ] && echo true || echo false)" \
 	"kernel log has no WARNING, BUG, lockdep or KASAN report ($bad lines)"
+if [ -n "$LAST_RESORT" ]; then
+	cases=0
+	while IFS= read -r l; do
+		case $l in
+		"ok "[0-9]*|"not ok "[0-9]*) ;;
+		*) continue ;;
+		esac
+		name=${l#not }
+		name=${name#ok }
+		name=${name#* }
+		cases=$((cases + 1))
+		n=$((n + 1))
+		case $l in
+		"not ok "*) echo "not ok $n $name" ;;
+		*) echo "ok $n $name" ;;
+		esac
+	done <<<"$cpuset_out"
+	[ "$cases" -gt 0 ] || result false "cpuset scene: no results (status $cpuset_rc)"
+fi

@@ -6,10 +6,12 @@
  * (never a -1000 task) and says so. It never acts after a scan that was
  * aborted because an earlier victim is still exiting.
  *
- * Every scene is a real OOM in a small memory cgroup (no swap); each checks
- * memory.events and the kernel log, and keeps a control without pardons.
+ * Every scene is a real OOM in a small memory cgroup (no swap), or one
+ * constrained to a cpuset's memory node; each checks the kill counters and
+ * the kernel log, and keeps a control without pardons.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -260,6 +262,204 @@ TEST_F_TIMEOUT(exiting, no_last_resort_while_victim_exits, 300)
 	member_stop(&alloc);
 	member_stop(&victim);
 	member_stop(&locker);
+}
+
+/* ---------------------------------------------------------------------
+ * A cpuset-constrained OOM (opt-in, two memory nodes, the cpuset
+ * controller): a process in a cpuset whose cpuset.mems is the last node
+ * leaks until that node is full. In a CONSTRAINT_CPUSET OOM every process
+ * whose nodes intersect the cpuset's is a candidate, so the scene gives
+ * every other process oom_score_adj -1000 while it runs, and its own value
+ * back afterwards: the leak is the only candidate. Pardoned, the last
+ * resort kills it; a kernel without one panics ("no killable processes").
+ */
+#define OTHERS_MAX	4096
+/* Above what one node holds: the leak's pardon is honoured to the end */
+#define CPUSET_BUDGET_KB	(4L << 20)
+
+struct saved_adj {
+	pid_t pid;
+	int adj;
+};
+
+FIXTURE(cpuset) {
+	struct oom_env env;
+	char node[16];			/* the cpuset's node */
+	bool cpuset_enabled;		/* +cpuset written by the scene */
+	int saved;
+	struct saved_adj others[OTHERS_MAX];
+};
+
+FIXTURE_VARIANT(cpuset) {
+	bool pardon;
+};
+
+FIXTURE_VARIANT_ADD(cpuset, pardoned) {
+	.pardon = true,
+};
+
+/* Control: unpardoned, the leak is an ordinary victim, no last resort. */
+FIXTURE_VARIANT_ADD(cpuset, not_pardoned) {
+	.pardon = false,
+};
+
+/* The highest memory node into @node, or false with one node only. */
+static bool last_memory_node(char *node, size_t size)
+{
+	char buf[256], *p;
+	size_t len;
+
+	if (read_text("/sys/devices/system/node/has_memory", buf,
+		      sizeof(buf)) <= 0)
+		return false;
+	len = strcspn(buf, "\n");
+	buf[len] = '\0';
+	p = strrchr(buf, ',');
+	if (!p)
+		p = strrchr(buf, '-');
+	if (!p)
+		return false;
+	snprintf(node, size, "%s", p + 1);
+	return true;
+}
+
+/* True for a user process (not a kernel thread) other than a zombie. */
+static bool user_process(pid_t pid)
+{
+	char path[64], buf[512], state, *p;
+	unsigned int flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return false;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+		return false;
+	return !(flags & 0x00200000) && state != 'Z';	/* PF_KTHREAD */
+}
+
+/* oom_score_adj -1000 for every user process, the old values kept. */
+static int others_protect(struct saved_adj *others, int *saved)
+{
+	struct dirent *d;
+	DIR *dir;
+	long adj;
+	pid_t pid;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)) && *saved < OTHERS_MAX) {
+		pid = atoi(d->d_name);
+		if (pid <= 1 || !user_process(pid))
+			continue;
+		adj = proc_long(pid, "oom_score_adj");
+		if (adj <= -1000)	/* already, or gone (LONG_MIN) */
+			continue;
+		others[*saved] = (struct saved_adj){ pid, adj };
+		if (!set_oom_score_adj(pid, -1000))
+			(*saved)++;
+	}
+	closedir(dir);
+	return *saved < OTHERS_MAX ? 0 : -1;
+}
+
+static void others_restore(struct saved_adj *others, int *saved)
+{
+	while (*saved > 0) {
+		(*saved)--;
+		set_oom_score_adj(others[*saved].pid, others[*saved].adj);
+	}
+}
+
+FIXTURE_SETUP(cpuset)
+{
+	const char *missing = oom_env_missing(&self->env, variant->pardon);
+	char ctl[512];
+
+	self->saved = 0;
+	self->cpuset_enabled = false;
+	if (missing)
+		SKIP(return, "%s", missing);
+	if (!last_memory_node(self->node, sizeof(self->node)))
+		SKIP(return, "needs two memory nodes (a NUMA guest, or numa=fake=2)");
+	if (cg_read_text(self->env.root, "cgroup.controllers", ctl,
+			 sizeof(ctl)) < 0 || !strstr(ctl, "cpuset"))
+		SKIP(return, "no cpuset controller (CONFIG_CPUSETS)");
+	/* Whole-machine rules: every other process is touched. */
+	if (oom_env_refused(&self->env, NULL, CPUSET_BUDGET_KB, 0))
+		SKIP(return, "%s", self->env.error);
+	ASSERT_EQ(0, oom_env_setup(&self->env, "oom_pardon_cpuset", NULL,
+				   CPUSET_BUDGET_KB, 0))
+		TH_LOG("%s", self->env.error);
+	if (cg_read_text(self->env.root, "cgroup.subtree_control", ctl,
+			 sizeof(ctl)) >= 0 && !strstr(ctl, "cpuset")) {
+		ASSERT_EQ(0, cg_write(self->env.root, "cgroup.subtree_control",
+				      "+cpuset"));
+		self->cpuset_enabled = true;
+	}
+	ASSERT_EQ(0, cg_write(self->env.cg, "cpuset.mems", self->node))
+		TH_LOG("cpuset.mems %s: %s", self->node, strerror(errno));
+	ASSERT_EQ(0, others_protect(self->others, &self->saved))
+		TH_LOG("could not protect the other processes");
+}
+
+FIXTURE_TEARDOWN_PARENT(cpuset)
+{
+	others_restore(self->others, &self->saved);
+	oom_env_undo(&self->env);
+	if (self->cpuset_enabled &&
+	    cg_write(self->env.root, "cgroup.subtree_control", "-cpuset"))
+		snprintf(self->env.error, sizeof(self->env.error),
+			 "could not write -cpuset");
+	EXPECT_STREQ("", self->env.error);
+}
+
+/* The leak in the cpuset dies once; pardoned, by the last resort. */
+TEST_F_TIMEOUT(cpuset, leaking_pardoned_is_last_resort, 400)
+{
+	struct member leak = {
+		.comm = "op_cs_leak", .cg = self->env.cg,
+		.pardon = variant->pardon, .grow = MB(4096),
+	};
+	char pid[16], line[512] = "";
+	struct kmsg_log kmsg;
+	long kills;
+	int ret, lines;
+
+	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	kills = vmstat_read("oom_kill ");
+	ret = member_start(&leak, READY_SECS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", leak.comm, member_why(ret));
+	snprintf(pid, sizeof(pid), "%d", leak.pid);
+	ASSERT_EQ(0, member_go(&leak));
+
+	ASSERT_EQ(0, member_wait_exit(&leak, 2 * OOM_SECS))
+		TH_LOG("the leak is alive after %d s; log:\n%s", 2 * OOM_SECS,
+		       kmsg_tail(&kmsg, 1500));
+	ASSERT_TRUE(member_oom_killed(&leak))
+		TH_LOG("the leak ended with status %#x: node %s held 4 GiB?",
+		       leak.status, self->node);
+	EXPECT_EQ(1, kmsg_wait_killed(&kmsg, atoi(pid), 5));
+	EXPECT_EQ(kills + 1, vmstat_read("oom_kill "));
+	EXPECT_LT(0, kmsg_count(&kmsg, "CONSTRAINT_CPUSET", NULL, NULL, 0))
+		TH_LOG("not a cpuset-constrained OOM; log:\n%s",
+		       kmsg_tail(&kmsg, 2000));
+	lines = kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT, line,
+			   sizeof(line));
+	if (variant->pardon) {
+		EXPECT_EQ(1, lines)
+			TH_LOG("want one line with '%s' and '%s'; log:\n%s",
+			       LOG_PARDON, LOG_LAST_RESORT,
+			       kmsg_tail(&kmsg, 2000));
+		EXPECT_NE(NULL, strstr(line, pid))
+			TH_LOG("the line does not name %s: %s", pid, line);
+	} else {
+		EXPECT_EQ(0, lines);
+	}
+	EXPECT_EQ(0, kmsg_count(&kmsg, "no killable processes", NULL, NULL, 0));
+	kmsg_stop(&kmsg);
+	member_stop(&leak);
 }
 
 TEST_HARNESS_MAIN

@@ -314,7 +314,7 @@ TEST_F_TIMEOUT(allocating, vfork_child_is_passed_over, 600)
 	};
 	struct kmsg_log kmsg;
 	long avail_kb, kills;
-	int rep, ret;
+	int rep, ret, others;
 	/*
 	 * The shortcut's kills of the parent or its vfork child (which keeps
 	 * the parent's comm): on a real system others allocate too (here,
@@ -327,9 +327,16 @@ TEST_F_TIMEOUT(allocating, vfork_child_is_passed_over, 600)
 	ASSERT_EQ(0, set_oom_score_adj(getpid(), -1000));
 	avail_kb = mem_available_kb();
 	ASSERT_GT(avail_kb, 0);
-	/* Together 1.3 times what is available: one OOM at least. */
+	/*
+	 * Together 1.3 times what is available: one OOM at least. In the
+	 * control the vfork child alone wants more than there is, so that
+	 * the shortcut meets it even when another task's OOM (on a real
+	 * system: an allocator at -1000, which the shortcut passes by)
+	 * killed the bystander first.
+	 */
 	bystander.touch = (size_t)avail_kb * 6 / 10 * 1024;
-	parent.grow = (size_t)avail_kb * 7 / 10 * 1024;
+	parent.grow = (size_t)avail_kb * (variant->survive ? 7 : 13) / 10 *
+		      1024;
 	kills = vmstat_read("oom_kill ");
 	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
 
@@ -359,7 +366,19 @@ TEST_F_TIMEOUT(allocating, vfork_child_is_passed_over, 600)
 		EXPECT_TRUE(member_oom_killed(&parent));
 		EXPECT_LT(0, kmsg_count(&kmsg, "(oom_kill_allocating_task)",
 					who, NULL, 0));
-		EXPECT_TRUE(member_alive(&bystander));
+		/*
+		 * The bystander dies only in an OOM that another task
+		 * invoked (one the shortcut could not take: -1000, PID 1).
+		 */
+		others = kmsg_count(&kmsg, "invoked oom-killer", NULL, NULL, 0) -
+			 kmsg_count(&kmsg, "invoked oom-killer", parent.comm,
+				    NULL, 0);
+		if (others) {
+			TH_LOG("%d OOMs invoked by other tasks: the bystander may die",
+			       others);
+		} else {
+			EXPECT_TRUE(member_alive(&bystander));
+		}
 	}
 	kmsg_stop(&kmsg);
 	member_stop(&parent);
