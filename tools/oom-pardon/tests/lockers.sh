@@ -296,7 +296,8 @@ phase() {
 	for v in $vs; do
 		if ! wait_for 120 has_procs "${cgv[$v]}" "$re"; then
 			notok "$name: $(vname "$v")" "no locker ($re) in the scene after 120 s" \
-				"$(tail -n 6 "$W/$name-$v.log" 2>/dev/null)"
+				"$(tail -n 6 "$W/$name-$v.log" 2>/dev/null)" \
+				"$(ps -eo pid,ppid,user,comm,args --no-headers | tail -n 12)"
 			[ "$v" = p ] && ps="locker did not start" || cs="locker did not start"
 			return 0
 		fi
@@ -576,8 +577,8 @@ start_vlock() { start_vt vlock "$@"; }
 # that VT by the user, through the helper in the pardoned scene, the way
 # its man page says ("physlock", "vlock -a"); both are setuid root.
 start_vt() {
-	local tty=tty$3 pardon=()
-	[ "$2" = c ] || pardon=("$OP")
+	local locker=$1 v=$2 vt=$3 c=$4 tty=tty$3 pardon=()
+	[ "$v" = c ] || pardon=("$OP")
 	chown $LUID "/dev/$tty"
 	$PY - "$tty" "$LUSER" <<'EOT'
 import os, struct, sys, time
@@ -590,26 +591,28 @@ rec = struct.pack("<hxxi32s4s32s256shhiii4i20s", 7, os.getpid(), tty.encode(),
 with open("/run/utmp", "ab") as f:
     f.write(rec)
 EOT
-	case $1 in
+	case $locker in
 	physlock) set -- physlock ;;
 	vlock) set -- /usr/sbin/vlock-main all ;;
 	esac
 	# openvt -s: the VT becomes the active console and the command's
 	# controlling terminal, as a login there would be.
-	in_cg "$4" openvt -f -c "$3" -s -w -- setpriv --reuid=$LUID --regid=$LUID --clear-groups -- env -i \
+	in_cg "$c" openvt -f -c "$vt" -s -w -- setpriv --reuid=$LUID --regid=$LUID --clear-groups -- env -i \
 		HOME="$W/home" USER=$LUSER LOGNAME=$LUSER PATH=/usr/bin:/bin:/usr/sbin TERM=linux \
-		"${pardon[@]}" "$@" >"$W/$1-$2.log" 2>&1
+		"${pardon[@]}" "$@" >"$W/$locker-$v.log" 2>&1
 }
 after_vt() {
-	note "after the OOM: active VT $(cat /sys/class/tty/tty0/active 2>/dev/null)"
-	# a killed VT locker leaves console switching locked: undo it for the
-	# next scene (physlock -L), and say whether it was
-	if timeout 10 chvt 1 2>/dev/null && [ "$(cat /sys/class/tty/tty0/active)" = tty1 ]; then
-		note "console switching works after the OOM"
+	local active
+	active=$(cat /sys/class/tty/tty0/active 2>/dev/null)
+	# Can the console be switched away from the lock now? (A live VT
+	# locker refuses; its death gives the console to whoever sits down.)
+	if timeout 10 chvt 7 2>/dev/null && [ "$(cat /sys/class/tty/tty0/active)" = tty7 ]; then
+		note "after the OOM: active console was $active; chvt 7: switched (console switching unlocked)"
 	else
-		note "console switching still locked after the OOM (VT_LOCKSWITCH outlives the locker); physlock -L"
-		timeout 10 physlock -L || :
+		note "after the OOM: active console $active; chvt 7: refused (console switching locked)"
 	fi
+	# undo a lock left behind, for the next scene
+	timeout 10 physlock -L 2>/dev/null || :
 }
 after_physlock() { after_vt; }
 after_vlock() { after_vt; }
