@@ -15,7 +15,10 @@
 #
 # HELPER is oom-pardon-vmtest (its allowlist is /run/oom-pardon-vmtest.conf).
 # ROWs: xss-lock-i3lock xsecurelock xscreensaver xautolock-xtrlock
-# swayidle-swaylock physlock vlock (default: all).
+# swayidle-swaylock physlock vlock physlock-self (default: all).
+# physlock-self needs PHYSLOCK_SELF: physlock with contrib/physlock's patch
+# (scripts/contrib-physlock), which pardons itself, started without the
+# helper; its control is Debian's physlock.
 #
 # Each row runs two scenes side by side, "pardoned" and "control", each on
 # its own display and in its own memory cgroup (memory.max 96M, no swap)
@@ -42,7 +45,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 readonly HERE
 readonly BUILT=${1:?usage: lockers.sh HELPER [ROW...]}
 shift
-ALL_ROWS="xss-lock-i3lock xsecurelock xscreensaver xautolock-xtrlock swayidle-swaylock physlock vlock"
+ALL_ROWS="xss-lock-i3lock xsecurelock xscreensaver xautolock-xtrlock swayidle-swaylock physlock vlock physlock-self"
 ROWS=${*:-$ALL_ROWS}
 readonly ALL_ROWS ROWS
 readonly CONF=/run/oom-pardon-vmtest.conf
@@ -571,6 +574,18 @@ stop_swayidle-swaylock() { kill "${swaypid[$1]}" 2>/dev/null || :; }
 # --- physlock and vlock on a virtual terminal ------------------------------------------------------
 vt_ok() { [ -c /dev/tty0 ] && [ -c /dev/tty2 ] && [ -r /sys/class/tty/tty0/active ]; }
 start_physlock() { start_vt physlock "$@"; }
+# physlock-self: the patched physlock, setuid root as Debian installs
+# physlock, started by the user without the helper; the control is
+# Debian's physlock, also without the helper.
+start_physlock-self() {
+	install -m 4755 -o root "$PHYSLOCK_SELF" "$W/bin/physlock-self"
+	if [ "$1" = p ]; then
+		NO_HELPER=1 start_vt "$W/bin/physlock-self" "$@"
+	else
+		start_vt physlock "$@"
+	fi
+}
+after_physlock-self() { after_vt; }
 start_vlock() { start_vt vlock "$@"; }
 # start_vt LOCKER V VT CG: the user's login on VT (a utmp entry names the
 # owner of the console, as login(1) writes it), then the locker started on
@@ -578,7 +593,7 @@ start_vlock() { start_vt vlock "$@"; }
 # its man page says ("physlock", "vlock -a"); both are setuid root.
 start_vt() {
 	local locker=$1 v=$2 vt=$3 c=$4 tty=tty$3 pardon=()
-	[ "$v" = c ] || pardon=("$OP")
+	[ "$v" = c ] || [ "${NO_HELPER:-}" = 1 ] || pardon=("$OP")
 	chown $LUID "/dev/$tty"
 	$PY - "$tty" "$LUSER" <<'EOT'
 import os, struct, sys, time
@@ -592,14 +607,14 @@ with open("/run/utmp", "ab") as f:
     f.write(rec)
 EOT
 	case $locker in
-	physlock) set -- physlock ;;
 	vlock) set -- /usr/sbin/vlock-main all ;;
+	*) set -- "$locker" ;;
 	esac
 	# openvt -s: the VT becomes the active console and the command's
 	# controlling terminal, as a login there would be.
 	in_cg "$c" openvt -f -c "$vt" -s -w -- setpriv --reuid=$LUID --regid=$LUID --clear-groups -- env -i \
 		HOME="$W/home" USER=$LUSER LOGNAME=$LUSER PATH=/usr/bin:/bin:/usr/sbin TERM=linux \
-		"${pardon[@]}" "$@" >"$W/$locker-$v.log" 2>&1
+		"${pardon[@]}" "$@" >"$W/${locker##*/}-$v.log" 2>&1
 }
 after_vt() {
 	local active
@@ -641,7 +656,14 @@ for r in $ROWS; do
 		row xautolock-xtrlock "xautolock -locknow" 'xtrlock' x 14 24 ;;
 	swayidle-swaylock)
 		row swayidle-swaylock "swayidle timeout (sway headless)" 'swaylock' wl 1 2 ;;
-	physlock|vlock)
+	physlock|vlock|physlock-self)
+		if [ "$r" = physlock-self ] && [ ! -x "${PHYSLOCK_SELF:-}" ]; then
+			why="no patched physlock (PHYSLOCK_SELF): scripts/contrib-physlock builds it"
+			skip "$r: pardoned locker survives the OOM" "$why"
+			skip "$r: control locker is killed by the OOM killer" "$why"
+			table+=("$r|VT|skipped: not built|skipped|0")
+			continue
+		fi
 		if ! vt_ok; then
 			why="no virtual terminals in this kernel (CONFIG_VT): scripts/lockers boots one built with scripts/config/lockers.config"
 			skip "$r: pardoned locker survives the OOM" "$why"
@@ -651,6 +673,8 @@ for r in $ROWS; do
 		fi
 		if [ "$r" = physlock ]; then
 			row physlock "physlock (setuid root) on a VT" 'physlock' none 2 3 seq
+		elif [ "$r" = physlock-self ]; then
+			row physlock-self "patched physlock, no helper, on a VT" 'physlock(-self)?' none 5 6 seq
 		else
 			row vlock "vlock-main all (setuid root) on a VT" 'vlock-main' none 4 5 seq
 		fi ;;
