@@ -11,6 +11,12 @@
 #   make kernel   the patched VM kernel and kselftests (KVER=6.12)
 #   make stock    the same kernel configuration without the series
 #   make helper   tools/oom-pardon
+#   make lockers  the locker matrix: each screen locker started through
+#                 oom-pardon as its documentation starts it, a real OOM,
+#                 the unpardoned control; KTAP and screenshots into
+#                 build/lockers (KVER; LOCKERS_ARGS: rows, -i IMAGE)
+#   make deb      the helper's Debian package (debhelper) into build/deb,
+#                 lintian clean
 #   make bench    stock vs patched KVER benchmarks into build/bench
 #                 (BENCH_QUICK=1: instruction counts and scenes only)
 #   make kselftest-tar  the standard kselftest tarball of KVER's patched
@@ -37,7 +43,7 @@ export VMRUN_ACCEL
 all: kernel helper
 
 help:
-	@sed -n '3,26p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,32p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -74,6 +80,14 @@ kselftest-tar: deps
 ci-image: deps
 	@scripts/ci-image -k $(KVER) $(CI_IMAGE_ARGS)
 	@scripts/ci-lava -k $(KVER)
+
+.PHONY: deb
+deb:
+	@scripts/deb
+
+.PHONY: lockers
+lockers: deps
+	@scripts/lockers -k $(KVER) $(LOCKERS_ARGS)
 
 .PHONY: bench
 bench: deps
