@@ -63,7 +63,8 @@ series: deps
 checkpatch: deps
 	@for v in $(CHECK_KVERS); do scripts/make-series -c $$v || exit 1; done
 
-demo: deps
+demo:
+	@scripts/deps --lockers
 	@scripts/demo -k $(KVER)
 
 check: deps
@@ -86,7 +87,8 @@ deb:
 	@scripts/deb
 
 .PHONY: lockers
-lockers: deps
+lockers:
+	@scripts/deps --lockers
 	@scripts/lockers -k $(KVER) $(LOCKERS_ARGS)
 
 .PHONY: bench
