@@ -511,29 +511,6 @@ static inline int kmsg_open_at_end(void)
 }
 
 /*
- * True when a record read from @fd contains @needle, and @also unless it is
- * NULL. Consumes the records it reads.
- */
-static inline bool kmsg_find(int fd, const char *needle, const char *also)
-{
-	char rec[8192];
-	bool found = false;
-	ssize_t len;
-
-	for (;;) {
-		len = read(fd, rec, sizeof(rec) - 1);
-		if (len < 0 && errno == EPIPE)
-			continue;	/* overwritten records, go on */
-		if (len <= 0)
-			break;
-		rec[len] = '\0';
-		if (strstr(rec, needle) && (!also || strstr(rec, also)))
-			found = true;
-	}
-	return found;
-}
-
-/*
  * The kernel log since kmsg_start(): the message text of every record, one
  * a line, kept so that a scene can ask several questions about it.
  */
@@ -646,6 +623,18 @@ static inline int kmsg_wait_killed(struct kmsg_log *log, pid_t pid, int secs)
 	while (!(n = kmsg_killed(log, pid)) && now_secs() < end)
 		nap_ms(50);
 	return n;
+}
+
+/*
+ * How many OOMs in the log a task other than @comm invoked. On a real
+ * system an allocator that the oom_kill_allocating_task shortcut passes by
+ * (at -1000, or PID 1) invokes OOMs too, which then pick their victim the
+ * usual way: a scene's bystander may die in one.
+ */
+static inline int kmsg_ooms_of_others(struct kmsg_log *log, const char *comm)
+{
+	return kmsg_count(log, "invoked oom-killer", NULL, NULL, 0) -
+	       kmsg_count(log, "invoked oom-killer", comm, NULL, 0);
 }
 
 /*

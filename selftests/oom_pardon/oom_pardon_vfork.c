@@ -370,9 +370,7 @@ TEST_F_TIMEOUT(allocating, vfork_child_is_passed_over, 600)
 		 * The bystander dies only in an OOM that another task
 		 * invoked (one the shortcut could not take: -1000, PID 1).
 		 */
-		others = kmsg_count(&kmsg, "invoked oom-killer", NULL, NULL, 0) -
-			 kmsg_count(&kmsg, "invoked oom-killer", parent.comm,
-				    NULL, 0);
+		others = kmsg_ooms_of_others(&kmsg, parent.comm);
 		if (others) {
 			TH_LOG("%d OOMs invoked by other tasks: the bystander may die",
 			       others);
