@@ -6,7 +6,7 @@
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 # Kernel versions this repository carries a series for.
-KVERS="6.12 7.2"
+KVERS="6.1 6.12 7.2"
 
 die() {
 	echo "${0##*/}: $*" >&2
