@@ -24,6 +24,32 @@
 #define READY_SECS	120	/* touching tens of MiB under TCG, host loaded */
 #define OOM_SECS	180
 
+/*
+ * The kernel log of a leak's OOM: with @pardon one last-resort line that
+ * names @pid, without it none; never "no killable processes".
+ */
+static void expect_last_resort(struct __test_metadata *_metadata,
+			       struct kmsg_log *kmsg, bool pardon,
+			       const char *pid)
+{
+	char line[512] = "";
+	int lines;
+
+	lines = kmsg_count(kmsg, LOG_PARDON, LOG_LAST_RESORT, line,
+			   sizeof(line));
+	if (pardon) {
+		EXPECT_EQ(1, lines)
+			TH_LOG("want one line with '%s' and '%s'; log:\n%s",
+			       LOG_PARDON, LOG_LAST_RESORT,
+			       kmsg_tail(kmsg, 2000));
+		EXPECT_NE(NULL, strstr(line, pid))
+			TH_LOG("the line does not name %s: %s", pid, line);
+	} else {
+		EXPECT_EQ(0, lines);
+	}
+	EXPECT_EQ(0, kmsg_count(kmsg, "no killable processes", NULL, NULL, 0));
+}
+
 /* ---------------------------------------------------------------------
  * A pardoned process alone in its memcg leaks: the last resort kills it
  * once, logs it, and the memcg goes on working.
@@ -90,9 +116,9 @@ TEST_F_TIMEOUT(alone, leaking_pardoned_is_killed_once, 300)
 	struct member after = {
 		.comm = "op_after", .cg = self->env.cg, .touch = MB(16),
 	};
-	char pid[16], line[512] = "";
+	char pid[16];
 	struct kmsg_log kmsg;
-	int ret, lines;
+	int ret;
 
 	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
 	if (variant->beside_min) {
@@ -113,19 +139,7 @@ TEST_F_TIMEOUT(alone, leaking_pardoned_is_killed_once, 300)
 		       leak.status);
 	EXPECT_EQ(1, cg_oom_kills(self->env.cg));
 	EXPECT_EQ(1, kmsg_wait_killed(&kmsg, atoi(pid), 5));
-	lines = kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT, line,
-			   sizeof(line));
-	if (variant->pardon) {
-		EXPECT_EQ(1, lines)
-			TH_LOG("want one line with '%s' and '%s'; log:\n%s",
-			       LOG_PARDON, LOG_LAST_RESORT,
-			       kmsg_tail(&kmsg, 2000));
-		EXPECT_NE(NULL, strstr(line, pid))
-			TH_LOG("the line does not name %s: %s", pid, line);
-	} else {
-		EXPECT_EQ(0, lines);
-	}
-	EXPECT_EQ(0, kmsg_count(&kmsg, "no killable processes", NULL, NULL, 0));
+	expect_last_resort(_metadata, &kmsg, variant->pardon, pid);
 	if (variant->beside_min) {
 		EXPECT_TRUE(member_alive(&min))
 			TH_LOG("the -1000 process was killed");
@@ -422,10 +436,10 @@ TEST_F_TIMEOUT(cpuset, leaking_pardoned_is_last_resort, 400)
 		.comm = "op_cs_leak", .cg = self->env.cg,
 		.pardon = variant->pardon, .grow = MB(4096),
 	};
-	char pid[16], line[512] = "";
+	char pid[16];
 	struct kmsg_log kmsg;
 	long kills;
-	int ret, lines;
+	int ret;
 
 	ASSERT_EQ(0, kmsg_start(&kmsg)) TH_LOG("/dev/kmsg: %s", strerror(errno));
 	kills = vmstat_read("oom_kill ");
@@ -445,19 +459,7 @@ TEST_F_TIMEOUT(cpuset, leaking_pardoned_is_last_resort, 400)
 	EXPECT_LT(0, kmsg_count(&kmsg, "CONSTRAINT_CPUSET", NULL, NULL, 0))
 		TH_LOG("not a cpuset-constrained OOM; log:\n%s",
 		       kmsg_tail(&kmsg, 2000));
-	lines = kmsg_count(&kmsg, LOG_PARDON, LOG_LAST_RESORT, line,
-			   sizeof(line));
-	if (variant->pardon) {
-		EXPECT_EQ(1, lines)
-			TH_LOG("want one line with '%s' and '%s'; log:\n%s",
-			       LOG_PARDON, LOG_LAST_RESORT,
-			       kmsg_tail(&kmsg, 2000));
-		EXPECT_NE(NULL, strstr(line, pid))
-			TH_LOG("the line does not name %s: %s", pid, line);
-	} else {
-		EXPECT_EQ(0, lines);
-	}
-	EXPECT_EQ(0, kmsg_count(&kmsg, "no killable processes", NULL, NULL, 0));
+	expect_last_resort(_metadata, &kmsg, variant->pardon, pid);
 	kmsg_stop(&kmsg);
 	member_stop(&leak);
 }
