@@ -19,6 +19,10 @@
 #                 lintian clean
 #   make bench    stock vs patched KVER benchmarks into build/bench
 #                 (BENCH_QUICK=1: instruction counts and scenes only)
+#   make matrix   the checks a maintainer's bots run, per series: a build
+#                 at every patch, i386/arm64/riscv64-nommu, SYSCTL/PROC_FS/
+#                 MEMCG off, W=1, sparse, coccicheck, docs, KCSAN
+#                 (MATRIX_KVERS, MATRIX_ARGS; not part of make check)
 #   make kselftest-tar  the standard kselftest tarball of KVER's patched
 #                 tree (gen_tar), checked as a CI farm uses it
 #   make ci-image the kselftests as a CI farm runs them: a Debian image
@@ -37,6 +41,7 @@ CHECK_KVERS ?= 6.12 7.2
 CHECK_LIGHT_KVERS ?= 6.1
 # make series and make checkpatch: every series.
 SERIES_KVERS ?= 6.1 6.12 7.2
+MATRIX_KVERS ?= 6.1 6.12 7.2
 BUILD ?= $(CURDIR)/build
 export BUILD
 ACCEL ?= auto
@@ -48,7 +53,7 @@ export VMRUN_ACCEL
 all: kernel helper
 
 help:
-	@sed -n '3,33p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,37p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -77,6 +82,10 @@ check: deps
 
 soak: deps
 	@scripts/soak -k $(KVER) $(SOAK_ARGS)
+
+.PHONY: matrix
+matrix: deps
+	@scripts/matrix -k "$(MATRIX_KVERS)" $(MATRIX_ARGS)
 
 .PHONY: kselftest-tar
 kselftest-tar: deps
