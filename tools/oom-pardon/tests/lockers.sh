@@ -157,29 +157,12 @@ note "kernel $(uname -r), $(awk '/MemTotal/ { print int($2 / 1024) " MiB" }' /pr
 
 mkdir -p "$W" "$SHOTS"
 chmod 755 "$W"
-# An ordinary user with a password, as on a desktop (lockers refuse users
-# without one: xtrlock exits, xscreensaver disallows "nobody"): the guest's
-# /etc is the host's, read-only, so the user is added to copies mounted
-# over /etc/passwd, /etc/shadow and /etc/group, in the guest only.
-mkdir -p "$W/etc" "$W/home" "$W/xdg"
-cp /etc/passwd /etc/group "$W/etc/"
-cp /etc/shadow "$W/etc/shadow" 2>/dev/null || : >"$W/etc/shadow"
-echo "$LUSER:x:$LUID:$LUID:screen locker test user:$W/home:/bin/sh" >>"$W/etc/passwd"
-echo "$LUSER:x:$LUID:" >>"$W/etc/group"
-echo "$LUSER:$(openssl passwd -6 "$LPASS"):20000:0:99999:7:::" >>"$W/etc/shadow"
-chmod 644 "$W/etc/passwd" "$W/etc/group"
-chown root:shadow "$W/etc/shadow" 2>/dev/null || :
-chmod 640 "$W/etc/shadow"
-for f in passwd group shadow; do mount --bind "$W/etc/$f" "/etc/$f"; done
-chown $LUID:$LUID "$W/home" "$W/xdg"
-chmod 700 "$W/xdg"
-getent passwd $LUSER >/dev/null || bail "cannot add the user $LUSER"
-
 # The helper from its package, as an administrator installs it: dpkg -i,
 # whose postinst sets the file capability (never setuid) and runs
 # oom-pardon --check. The writes go to overlays over the host's read-only
 # /usr, /etc and /var, upper layers on this guest's tmpfs (not nosuid: the
-# setuid lockers and unix_chkpwd run from the overlay /usr).
+# setuid lockers and unix_chkpwd run from the overlay /usr). First: the
+# user below goes into files mounted over the overlay's /etc.
 readonly OV=$W/overlay
 for d in usr etc var; do
 	mkdir -p "$OV/$d/upper" "$OV/$d/work"
@@ -208,6 +191,24 @@ note "after the postinst: $(getcap "$OP"), $(stat -c '%U:%G %A' "$OP")"
 if "$OP" --check >"$W/check.log" 2>&1; then check_rc=0; else check_rc=$?; fi
 sed 's/^/# oom-pardon --check: /' "$W/check.log"
 mkdir -p "$W/bin"
+# An ordinary user with a password, as on a desktop (lockers refuse users
+# without one: xtrlock exits, xscreensaver disallows "nobody"): the guest's
+# /etc is the host's, read-only, so the user is added to copies mounted
+# over /etc/passwd, /etc/shadow and /etc/group, in the guest only.
+mkdir -p "$W/etc" "$W/home" "$W/xdg"
+cp /etc/passwd /etc/group "$W/etc/"
+cp /etc/shadow "$W/etc/shadow" 2>/dev/null || : >"$W/etc/shadow"
+echo "$LUSER:x:$LUID:$LUID:screen locker test user:$W/home:/bin/sh" >>"$W/etc/passwd"
+echo "$LUSER:x:$LUID:" >>"$W/etc/group"
+echo "$LUSER:$(openssl passwd -6 "$LPASS"):20000:0:99999:7:::" >>"$W/etc/shadow"
+chmod 644 "$W/etc/passwd" "$W/etc/group"
+chown root:shadow "$W/etc/shadow" 2>/dev/null || :
+chmod 640 "$W/etc/shadow"
+for f in passwd group shadow; do mount --bind "$W/etc/$f" "/etc/$f"; done
+chown $LUID:$LUID "$W/home" "$W/xdg"
+chmod 700 "$W/xdg"
+getent passwd $LUSER >/dev/null || bail "cannot add the user $LUSER"
+
 # The system bus with a stand-in for systemd-logind (xss-lock's sleep
 # inhibitor and PrepareForSleep signal; no systemd in the guest).
 mkdir -p /run/dbus
