@@ -11,9 +11,16 @@
 # host side is scripts/lockers (make lockers), which builds the helper and
 # a kernel with virtual terminals (scripts/config/lockers.config):
 #
-#   scripts/vm-run -m 1G -t 1500 -- bash tools/oom-pardon/tests/lockers.sh HELPER [ROW...]
+#   scripts/vm-run -m 1G -t 1500 -- bash tools/oom-pardon/tests/lockers.sh DEB [ROW...]
 #
-# HELPER is oom-pardon-vmtest (its allowlist is /run/oom-pardon-vmtest.conf).
+# DEB is the helper's Debian package (make deb: build/deb/oom-pardon_*.deb),
+# installed in the guest with dpkg -i as an administrator installs it: its
+# postinst sets the file capability and runs oom-pardon --check; the
+# allowlist is the package's conffile /etc/oom-pardon.conf. The guest's
+# /usr, /etc and /var are the host's, read-only over 9p: overlays whose
+# upper layers live in the guest's memory take every write of dpkg and of
+# the maintainer scripts, so the host's own packages are never touched (the
+# kernel needs CONFIG_OVERLAY_FS: scripts/config/lockers.config).
 # ROWs: xss-lock-i3lock xsecurelock xscreensaver xautolock-xtrlock
 # swayidle-swaylock physlock vlock physlock-self (default: all).
 # physlock-self needs PHYSLOCK_SELF: physlock with contrib/physlock's patch
@@ -39,16 +46,18 @@
 # Needs: Xvfb xterm xwd xwdtopnm pnmtopng xss-lock i3lock xsecurelock
 # xscreensaver xautolock xtrlock sway swayidle swaylock foot grim physlock
 # vlock openvt dbus-daemon python3-dbus python3-gi stress-ng setcap setpriv
+# dpkg (and the package's dependencies: libcap2-bin)
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 readonly HERE
-readonly BUILT=${1:?usage: lockers.sh HELPER [ROW...]}
+readonly DEB=${1:?usage: lockers.sh DEB [ROW...]}
 shift
 ALL_ROWS="xss-lock-i3lock xsecurelock xscreensaver xautolock-xtrlock swayidle-swaylock physlock vlock physlock-self"
 ROWS=${*:-$ALL_ROWS}
 readonly ALL_ROWS ROWS
-readonly CONF=/run/oom-pardon-vmtest.conf
+readonly CONF=/etc/oom-pardon.conf
+readonly OP=/usr/bin/oom-pardon
 readonly W=/tmp/lockers
 readonly SHOTS=${LOCKERS_SHOTS:-$W/shots}
 readonly LUID=4242 LUSER=locker LPASS=locker
@@ -137,8 +146,8 @@ in_cg() {
 echo "KTAP version 1"
 [ "$(id -u)" = 0 ] || bail "must run as root (inside the vm-run guest)"
 grep -q '^OomPardon:' /proc/self/status || bail "kernel $(uname -r) has no OOM pardon"
-[ -x "$BUILT" ] || bail "no helper at $BUILT: run 'make -C tools/oom-pardon vmtest-bin' first"
-for prog in setcap setpriv stress-ng dbus-daemon xwd xwdtopnm pnmtopng openssl; do
+[ -f "$DEB" ] || bail "no package at $DEB: run 'make deb' first"
+for prog in dpkg setcap setpriv stress-ng dbus-daemon xwd xwdtopnm pnmtopng openssl; do
 	command -v "$prog" >/dev/null || bail "$prog not installed (scripts/deps installs it)"
 done
 $PY -c 'import dbus, gi' 2>/dev/null || bail "python3-dbus or python3-gi not installed"
@@ -148,6 +157,40 @@ note "kernel $(uname -r), $(awk '/MemTotal/ { print int($2 / 1024) " MiB" }' /pr
 
 mkdir -p "$W" "$SHOTS"
 chmod 755 "$W"
+# The helper from its package, as an administrator installs it: dpkg -i,
+# whose postinst sets the file capability (never setuid) and runs
+# oom-pardon --check. The writes go to overlays over the host's read-only
+# /usr, /etc and /var, upper layers on this guest's tmpfs (not nosuid: the
+# setuid lockers and unix_chkpwd run from the overlay /usr). First: the
+# user below goes into files mounted over the overlay's /etc.
+readonly OV=$W/overlay
+for d in usr etc var; do
+	mkdir -p "$OV/$d/upper" "$OV/$d/work"
+	chmod 755 "$OV" "$OV/$d" "$OV/$d/upper"
+	mount -t overlay "lockers-$d" -o "lowerdir=/$d,upperdir=$OV/$d/upper,workdir=$OV/$d/work" "/$d" ||
+		bail "cannot mount an overlay over /$d (a kernel without CONFIG_OVERLAY_FS? scripts/lockers builds one with scripts/config/lockers.config)"
+done
+[ -e "$OP" ] && bail "$OP is on the host already: not the package under test"
+deb_start=$SECONDS
+if PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg -i "$DEB" >"$W/dpkg.log" 2>&1; then deb_rc=0; else deb_rc=$?; fi
+sed 's/^/# dpkg -i: /' "$W/dpkg.log"
+note "dpkg -i ${DEB##*/}: status $deb_rc, $((SECONDS - deb_start)) s; $(dpkg-query -W -f '${Package} ${Version} ${Status}' oom-pardon 2>&1)"
+[ "$deb_rc" = 0 ] || bail "dpkg -i ${DEB##*/} failed"
+note "after the postinst: $(getcap "$OP"), $(stat -c '%U:%G %A' "$OP")"
+# The administrator's part: the lockers go into the conffile (never the
+# launchers: xss-lock, swayidle, xautolock run whatever they are given).
+{
+	echo "# the locker matrix's allowlist: lockers only"
+	for l in i3lock xsecurelock xscreensaver xtrlock swaylock physlock; do
+		p=$(command -v $l) && echo "$p"
+	done
+	# /usr/bin/vlock is a shell script (the helper never pardons a script):
+	# its ELF program is vlock-main, setuid root.
+	echo /usr/sbin/vlock-main
+} >>"$CONF"
+if "$OP" --check >"$W/check.log" 2>&1; then check_rc=0; else check_rc=$?; fi
+sed 's/^/# oom-pardon --check: /' "$W/check.log"
+mkdir -p "$W/bin"
 # An ordinary user with a password, as on a desktop (lockers refuse users
 # without one: xtrlock exits, xscreensaver disallows "nobody"): the guest's
 # /etc is the host's, read-only, so the user is added to copies mounted
@@ -165,28 +208,6 @@ for f in passwd group shadow; do mount --bind "$W/etc/$f" "/etc/$f"; done
 chown $LUID:$LUID "$W/home" "$W/xdg"
 chmod 700 "$W/xdg"
 getent passwd $LUSER >/dev/null || bail "cannot add the user $LUSER"
-
-# The helper as a package installs it: file capability only, and an
-# allowlist with the lockers (never the launchers: xss-lock, swayidle,
-# xautolock run whatever they are given).
-# (/usr is the host's, read-only in the guest: the helper goes to $W/bin,
-# and the scenes name it by its path.)
-readonly OP=$W/bin/oom-pardon
-mkdir -p "$W/bin"
-install -m 755 "$BUILT" "$OP"
-setcap cap_sys_resource=p "$OP"
-chmod 755 /run
-{
-	echo "# the locker matrix's allowlist: lockers only"
-	for l in i3lock xsecurelock xscreensaver xtrlock swaylock physlock; do
-		p=$(command -v $l) && echo "$p"
-	done
-	# /usr/bin/vlock is a shell script (the helper never pardons a script):
-	# its ELF program is vlock-main, setuid root.
-	echo /usr/sbin/vlock-main
-} >"$CONF"
-chmod 644 "$CONF"
-note "helper $OP: $(getcap "$OP"); allowlist: $(grep -v '^#' "$CONF" | tr '\n' ' ')"
 
 # The system bus with a stand-in for systemd-logind (xss-lock's sleep
 # inhibitor and PrepareForSleep signal; no systemd in the guest).
@@ -638,10 +659,23 @@ for r in $ROWS; do
 	case " $ALL_ROWS " in *" $r "*) ;; *) bail "unknown row $r (rows: $ALL_ROWS)" ;; esac
 	nrows=$((nrows + 1))
 done
-plan=$((nrows * 2))
+plan=$((nrows * 2 + 1))
 case " $ROWS " in *" xss-lock-i3lock "*) plan=$((plan + 1)) ;; esac
 case " $ROWS " in *" xscreensaver "*) plan=$((plan + 1)) ;; esac
 echo "1..$plan"
+
+# the package: installed by dpkg -i, the capability set by its postinst,
+# which ran oom-pardon --check; with the lockers listed, --check passes
+why=
+case $(getcap "$OP") in *cap_sys_resource=p*) ;; *) why+="no cap_sys_resource=p on $OP after the postinst; " ;; esac
+[ ! -u "$OP" ] || why+="$OP is setuid; "
+grep -q '^ok - kernel' "$W/dpkg.log" || why+="the postinst's oom-pardon --check printed no report; "
+[ "$check_rc" = 0 ] || why+="oom-pardon --check with the lockers listed: status $check_rc; "
+if [ -z "$why" ]; then
+	ok "dpkg -i ${DEB##*/}: the postinst set cap_sys_resource=p and ran oom-pardon --check; with the lockers listed in the conffile, --check passes"
+else
+	notok "dpkg -i ${DEB##*/}" "$why"
+fi
 
 for r in $ROWS; do
 	case $r in
