@@ -17,6 +17,21 @@ note() {
 	echo "${0##*/}: $*" >&2
 }
 
+# disk_free_mib: the MiB free on the file system of $BUILD (or its parent).
+disk_free_mib() {
+	local d=$BUILD
+	while [ ! -d "$d" ]; do d=$(dirname "$d"); done
+	df -Pm "$d" | awk 'NR == 2 { print $4 }'
+}
+
+# disk_full_note: a line naming a full disk as the likely cause of a
+# failure, when less than 512 MiB are left; nothing otherwise.
+disk_full_note() {
+	local free
+	free=$(disk_free_mib)
+	[ "$free" -ge 512 ] || echo "disk full: only $free MiB free in $BUILD, the likely cause"
+}
+
 # check_kver VERSION: fail clearly on a version we carry no series for.
 check_kver() {
 	local v
@@ -37,6 +52,17 @@ series_stamp() {
 series_patches() {
 	[ -f "$TOP/patches/$1/series" ] || die "no $TOP/patches/$1/series"
 	awk '!/^#/ && NF { print $1 }' "$TOP/patches/$1/series"
+}
+
+# series_paths VERSION: the kernel tree paths patches/VERSION touches: the
+# files its patches change or add, and where its overlay's new files go.
+series_paths() {
+	local pdir=$TOP/patches/$1 patch
+	while read -r patch; do
+		sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "$pdir/$patch"
+	done < <(series_patches "$1")
+	awk '!/^#/ { for (i = 2; i <= NF; i++) print $i }' "$pdir/overlay" 2>/dev/null |
+		sed 's|^selftests/|tools/testing/selftests/|'
 }
 
 # apply_series VERSION git|patch: apply patches/VERSION to the kernel tree
