@@ -528,17 +528,24 @@ stop_xscreensaver() { x_stop "$2"; }
 
 # --- xautolock and xtrlock ------------------------------------------------------------------
 # xtrlock(1) with xautolock(1): "xautolock -locker 'xtrlock -b'"; locked
-# now with "xautolock -locknow". xtrlock -b blanks the screen.
+# now with "xautolock -locknow". xtrlock -b blanks the screen. A -locknow
+# sent before xautolock has its window up is lost (session 7, on a loaded
+# host: the control's xtrlock never started), so it is sent again until
+# xtrlock runs, at most 8 times 10 s.
 start_xautolock-xtrlock() {
 	x_desktop "$2" "$(desk_text "$1" "xtrlock -b via xautolock")"
-	local locker="xtrlock -b"
+	local locker="xtrlock -b" try
 	[ "$1" = c ] || locker="$OP xtrlock -b"
 	in_cg "$3" setpriv --reuid=$LUID --regid=$LUID --clear-groups -- env -i HOME="$W/home" \
 		USER=$LUSER LOGNAME=$LUSER PATH=/usr/bin:/bin DISPLAY=":$2" xautolock -time 10 -locker "$locker" \
 		>"$W/xautolock-xtrlock-$1.log" 2>&1
-	sleep 3
-	DISPLAY=":$2" timeout 30 setpriv --reuid=$LUID --regid=$LUID --clear-groups -- env HOME="$W/home" \
-		xautolock -locknow >>"$W/xautolock-xtrlock-$1.log" 2>&1
+	for try in 1 2 3 4 5 6 7 8; do
+		wait_for 10 has_procs "$3" xautolock || continue
+		DISPLAY=":$2" timeout 30 setpriv --reuid=$LUID --regid=$LUID --clear-groups -- env HOME="$W/home" \
+			xautolock -locknow >>"$W/xautolock-xtrlock-$1.log" 2>&1 || true
+		wait_for 10 has_procs "$3" xtrlock && return 0
+		note "xautolock-xtrlock $1: no xtrlock 10 s after -locknow (try $try), sending it again"
+	done
 }
 stop_xautolock-xtrlock() { x_stop "$2"; }
 
