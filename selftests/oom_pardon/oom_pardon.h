@@ -395,7 +395,11 @@ static inline int cg_destroy(const char *cg)
 	struct timespec nap = { .tv_nsec = 50 * 1000 * 1000 };
 	int i;
 
-	for (i = 0; i < 200; i++) {
+	/*
+	 * At most 60 s: a killed process with a large mm took over 10 s to
+	 * leave on a TCG guest sharing two host cores with two other guests.
+	 */
+	for (i = 0; i < 1200; i++) {
 		if (!rmdir(cg) || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
