@@ -54,14 +54,20 @@ series_patches() {
 	awk '!/^#/ && NF { print $1 }' "$TOP/patches/$1/series"
 }
 
+# series_patch_files VERSION: the files the patches of patches/VERSION
+# change or add, relative to the tree, once each.
+series_patch_files() {
+	local patch
+	while read -r patch; do
+		sed -n 's|^+++ b/||p; s|^--- a/||p' "$TOP/patches/$1/$patch"
+	done < <(series_patches "$1") | sort -u
+}
+
 # series_paths VERSION: the kernel tree paths patches/VERSION touches: the
 # files its patches change or add, and where its overlay's new files go.
 series_paths() {
-	local pdir=$TOP/patches/$1 patch
-	while read -r patch; do
-		sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "$pdir/$patch"
-	done < <(series_patches "$1")
-	awk '!/^#/ { for (i = 2; i <= NF; i++) print $i }' "$pdir/overlay" 2>/dev/null |
+	series_patch_files "$1"
+	awk '!/^#/ { for (i = 2; i <= NF; i++) print $i }' "$TOP/patches/$1/overlay" 2>/dev/null |
 		sed 's|^selftests/|tools/testing/selftests/|'
 }
 
