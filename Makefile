@@ -84,7 +84,8 @@ soak: deps
 	@scripts/soak -k $(KVER) $(SOAK_ARGS)
 
 .PHONY: matrix
-matrix: deps
+matrix:
+	@scripts/deps --matrix
 	@scripts/matrix -k "$(MATRIX_KVERS)" $(MATRIX_ARGS)
 
 .PHONY: kselftest-tar
