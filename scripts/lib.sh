@@ -32,29 +32,39 @@ disk_full_note() {
 	[ "$free" -ge 512 ] || echo "disk full: only $free MiB free in $BUILD, the likely cause"
 }
 
-# apt_unstable DIR [deb-src]: private apt lists of Debian's unstable suite in
-# DIR, from the Debian URI this machine's apt already uses (no mirror host is
-# written anywhere); the system's apt state is not touched. Sets APT_UNSTABLE
-# to the apt-get options that read them.
-apt_unstable() {
-	local dir=$1 src=${2:-} uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg t
+# debian_archive: "URI SUITE" of the main Debian archive this machine's apt
+# uses (no mirror host is written anywhere).
+debian_archive() {
+	local line
 	# shellcheck disable=SC2016 # apt's own placeholders
-	uri=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' |
-		awk '$3 == "deb" && $2 !~ /-/ { print $1; exit }')
-	[ -n "$uri" ] || die "no Debian archive found in this machine's apt configuration"
+	line=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' |
+		awk '$3 == "deb" && $2 !~ /-/ { print $1, $2; exit }')
+	[ -n "$line" ] || die "no Debian archive found in this machine's apt configuration"
+	echo "$line"
+}
+
+# apt_private DIR TYPES [SUITE]: private apt lists in DIR of SUITE (default:
+# this machine's own), TYPES "deb", "deb-src" or both, from the archive of
+# debian_archive; the system's apt state is not touched. Sets APT_PRIVATE to
+# the apt-get options that read them.
+apt_private() {
+	local dir=$1 types=$2 archive uri suite t keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	archive=$(debian_archive) || exit 1
+	uri=${archive% *}
+	suite=${3:-${archive#* }}
 	mkdir -p "$dir/lists/partial"
 	: >"$dir/sources.list"
-	for t in deb $src; do
-		printf '%s [signed-by=%s] %s unstable main\n' "$t" "$keyring" "$uri" >>"$dir/sources.list"
+	for t in $types; do
+		printf '%s [signed-by=%s] %s %s main\n' "$t" "$keyring" "$uri" "$suite" >>"$dir/sources.list"
 	done
-	APT_UNSTABLE=(-o "Dir::Etc::sourcelist=$dir/sources.list"
+	APT_PRIVATE=(-o "Dir::Etc::sourcelist=$dir/sources.list"
 		-o Dir::Etc::sourceparts=-
 		-o "Dir::State::Lists=$dir/lists"
 		-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
 		-o APT::Sandbox::User=root)
-	note "fetching Debian unstable's package lists from $uri"
-	apt-get "${APT_UNSTABLE[@]}" -qq update ||
-		die "apt-get update of the private unstable list failed"
+	note "fetching Debian $suite's package lists ($types) from $uri"
+	apt-get "${APT_PRIVATE[@]}" -qq update ||
+		die "apt-get update of the private $suite list failed"
 }
 
 # check_kver VERSION: fail clearly on a version we carry no series for.
