@@ -39,6 +39,8 @@
  *	OOM kills, the swarm's children that filled, were killed or stuck, and
  *	the time from the start to the moment every protected process had
  *	settled (filled, killed; -1 when one was still stuck at SECONDS).
+ *	A scene that has not reported 30 s after SECONDS has its kernel dump
+ *	memory and tasks on the console (SysRq m, w, t) for the host's log.
  *
  *   oombench tsc-hz
  *	Print the TSC rate (run on the host).
@@ -748,6 +750,36 @@ static __attribute__((noreturn)) void swarm(const char *mode, long kids,
 }
 
 /*
+ * The scene's watchdog: a locked-in-memory child at -1000 that, if the
+ * scene has not reported AFTER_S seconds from now, asks the kernel for its
+ * memory state and every task's stack on the console (SysRq 8: the log
+ * level that shows them, m, w, t). Everything it needs is in place
+ * before: a hung guest (no OOM kill, nothing runs) leaves a reason in
+ * vm-run's console log instead of silence. The reporter kills it.
+ */
+static pid_t watchdog(long after_s)
+{
+	const char keys[] = "8mwt";
+	pid_t p = fork();
+	size_t i;
+	int fd;
+
+	if (p < 0)
+		die("fork watchdog");
+	if (p)
+		return p;
+	fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || mlockall(MCL_CURRENT | MCL_FUTURE))
+		_exit(1);
+	sleep_us(after_s * 1000000LL);
+	for (i = 0; i < sizeof(keys) - 1; i++)
+		if (write(fd, &keys[i], 1) != 1)
+			_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
  * "alive" or "killed" (by SIGKILL; any other end is a failure). The caller
  * calls a leaking locker that did not grow for 5 s "stuck".
  */
@@ -773,7 +805,7 @@ static int scene(const char *what, const char *mode, long seconds)
 	long started = 0, full = 0, killed = 0, unfilled = 0, done = 0;
 	int64_t t0, end, settled = -1, grew;
 	long long k0, k, seen = 0, rss = 0;
-	pid_t by, lk, sp = -1, p;
+	pid_t by, lk, sp = -1, p, wd;
 	char c, dir[512];
 
 	if ((strcmp(what, "swarm") && !leak) ||
@@ -807,6 +839,8 @@ static int scene(const char *what, const char *mode, long seconds)
 	}
 	if (pipe(rd) || pipe(sw))
 		die("pipe");
+	/* Inherits -1000. The scene reports within SECONDS and a few more. */
+	wd = watchdog(seconds + 30);
 	by = holder(NULL, "bystander", BYSTANDER_MB, rd[1]);
 	if (read(rd[0], &c, 1) != 1)
 		die("bystander not ready");
@@ -891,6 +925,7 @@ static int scene(const char *what, const char *mode, long seconds)
 	       leak ? rss : 0LL);
 	fflush(stdout);
 	/* The swarm's children go with the VM; these three go now. */
+	kill(wd, SIGKILL);
 	kill(by, SIGKILL);
 	kill(lk, SIGKILL);
 	if (sp > 0)
