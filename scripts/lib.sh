@@ -17,6 +17,12 @@ note() {
 	echo "${0##*/}: $*" >&2
 }
 
+# vmrun_console LOG: the console log that scripts/vm-run named in LOG (its
+# stderr), kept after a panic or a timeout; nothing when it named none.
+vmrun_console() {
+	sed -n 's/.*console log: \([^ )]*console\.log\).*/\1/p' "$1" | tail -n 1
+}
+
 # disk_free_mib: the MiB free on the file system of $BUILD (or its parent).
 disk_free_mib() {
 	local d=$BUILD
