@@ -924,7 +924,7 @@ static int scene(const char *what, const char *mode, long seconds)
 	       started - full - unfilled, settled < 0 ? -1 : settled / 1e6,
 	       leak ? rss : 0LL);
 	fflush(stdout);
-	/* The swarm's children go with the VM; these three go now. */
+	/* The swarm's children go with the VM; the others go now. */
 	kill(wd, SIGKILL);
 	kill(by, SIGKILL);
 	kill(lk, SIGKILL);
